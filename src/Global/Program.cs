@@ -1,0 +1,44 @@
+using Federation.Global;
+using Federation.Hosting;
+using Federation.Security;
+using Microsoft.Extensions.Options;
+
+var overrides = HostCommandLine.Parse(args, "Federation global control plane: holds policies, federates zones over KDS.", GlobalOptions.Flags, out var exitCode);
+if (overrides is null)
+{
+    return exitCode;
+}
+
+WebApplication app;
+try
+{
+    app = GlobalHost.Build(overrides);
+}
+catch (OptionsValidationException e)
+{
+    await Console.Error.WriteLineAsync($"federation-global: {string.Join("; ", e.Failures)}");
+    return 2;
+}
+
+var options = app.Services.GetRequiredService<GlobalOptions>();
+try
+{
+    await app.Services.OpenStoreAsync();
+}
+catch (Exception e)
+{
+    await Console.Error.WriteLineAsync($"federation-global: cannot open the {options.Store} store: {e.Message}");
+    return 1;
+}
+var token = app.Services.GetRequiredService<AdminToken>();
+await app.StartAsync();
+Console.WriteLine($"federation-global {ControlPlaneIdentity.Version} started");
+Console.WriteLine($"  API:        http://{options.BindAddress}:{options.ApiPort}");
+Console.WriteLine($"  store:      {options.Store}{(options.Store == "sqlite" ? $" ({Path.GetFullPath(Path.Combine(options.DataDir, StoreFactory.SqliteFileName))})" : "")}");
+Console.WriteLine($"  admin token: {token.FilePath}");
+if (token.Created)
+{
+    Console.WriteLine($"  (generated now; it is shown this once: {token.Value})");
+}
+await app.WaitForShutdownAsync();
+return 0;

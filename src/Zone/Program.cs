@@ -1,0 +1,44 @@
+using Federation.Hosting;
+using Federation.Security;
+using Federation.Zone;
+using Microsoft.Extensions.Options;
+
+var overrides = HostCommandLine.Parse(args, "Federation zone control plane: serves xDS to the proxies of one zone, syncs with the global over KDS.", ZoneOptions.Flags, out var exitCode);
+if (overrides is null)
+{
+    return exitCode;
+}
+
+WebApplication app;
+try
+{
+    app = ZoneHost.Build(overrides);
+}
+catch (OptionsValidationException e)
+{
+    await Console.Error.WriteLineAsync($"federation-zone: {string.Join("; ", e.Failures)}");
+    return 2;
+}
+
+var options = app.Services.GetRequiredService<ZoneOptions>();
+try
+{
+    await app.Services.OpenStoreAsync();
+}
+catch (Exception e)
+{
+    await Console.Error.WriteLineAsync($"federation-zone: cannot open the {options.Store} store: {e.Message}");
+    return 1;
+}
+var token = app.Services.GetRequiredService<AdminToken>();
+await app.StartAsync();
+Console.WriteLine($"federation-zone {ControlPlaneIdentity.Version} started: zone {options.Zone} ({(options.Federated ? $"federated with {options.GlobalAddress}" : "standalone")})");
+Console.WriteLine($"  API:        http://{options.BindAddress}:{options.ApiPort}");
+Console.WriteLine($"  store:      {options.Store}");
+Console.WriteLine($"  admin token: {token.FilePath}");
+if (token.Created)
+{
+    Console.WriteLine($"  (generated now; it is shown this once: {token.Value})");
+}
+await app.WaitForShutdownAsync();
+return 0;

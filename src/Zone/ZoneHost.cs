@@ -1,0 +1,34 @@
+using System.Net;
+using Federation.Api;
+using Federation.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Federation.Zone;
+
+/// <summary>Builds a zone control plane: one place for the executable and the in-process test hosts.</summary>
+public static class ZoneHost
+{
+    public static WebApplication Build(IReadOnlyDictionary<string, string?> overrides, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        builder.Configuration.AddInMemoryCollection(overrides);
+        var options = builder.Configuration.GetSection(ZoneOptions.Section).Get<ZoneOptions>() ?? new ZoneOptions();
+        var problems = options.Validate().ToList();
+        if (problems.Count > 0)
+        {
+            throw new OptionsValidationException(ZoneOptions.Section, typeof(ZoneOptions), problems);
+        }
+        builder.Services.AddSingleton(options);
+        builder.Services.AddControlPlaneCore(new ControlPlaneIdentity(ControlPlaneMode.Zone, options.Zone, options.Federated), options.ToStoreOptions());
+        builder.Services.AddMediator(o => o.ServiceLifetime = ServiceLifetime.Singleton);
+        var bind = IPAddress.Parse(options.BindAddress);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(bind, options.ApiPort);
+        });
+        configure?.Invoke(builder);
+        var app = builder.Build();
+        app.MapControlPlaneApi();
+        return app;
+    }
+}

@@ -1,0 +1,96 @@
+using Federation.Hosting;
+using Federation.Validation;
+
+namespace Federation.Zone;
+
+/// <summary>Settings of a zone control plane (section <c>Federation</c>; flags, environment or appsettings).</summary>
+public sealed class ZoneOptions
+{
+    public const string Section = "Federation";
+
+    /// <summary>The zone's name: a DNS label, unique in the federation.</summary>
+    public string Zone { get; set; } = "default";
+
+    public string BindAddress { get; set; } = "127.0.0.1";
+
+    public int ApiPort { get; set; } = 5681;
+
+    public int XdsPort { get; set; } = 5678;
+
+    public int DnsPort { get; set; } = 5653;
+
+    public string DataDir { get; set; } = Path.Combine("data", "zone");
+
+    public string Store { get; set; } = "sqlite";
+
+    public string? Redis { get; set; }
+
+    /// <summary>The global's KDS address (https://host:5685); the zone runs standalone without it.</summary>
+    public string? GlobalAddress { get; set; }
+
+    public string? ZoneTokenFile { get; set; }
+
+    /// <summary>CA certificate (PEM) that signed the global's KDS server certificate.</summary>
+    public string? KdsCaFile { get; set; }
+
+    public bool Federated => !string.IsNullOrEmpty(GlobalAddress);
+
+    public StoreOptions ToStoreOptions() => new() { Store = Store, Redis = Redis, DataDir = DataDir };
+
+    public static readonly IReadOnlyList<HostFlag> Flags =
+    [
+        new("--zone", $"{Section}:Zone", "name of this zone (a DNS label, unique in the federation)", "default"),
+        new("--api-port", $"{Section}:ApiPort", "HTTP API port", "5681"),
+        new("--xds-port", $"{Section}:XdsPort", "xDS gRPC port for proxies", "5678"),
+        new("--dns-port", $"{Section}:DnsPort", "DNS port (UDP) for <service>.<mesh>.mesh", "5653"),
+        new("--data-dir", $"{Section}:DataDir", "directory for the sqlite store, the admin token and key material", "./data/zone"),
+        new("--store", $"{Section}:Store", "resource store: sqlite, memory or redis", "sqlite"),
+        new("--redis", $"{Section}:Redis", "Redis connection string for --store redis"),
+        new("--global-address", $"{Section}:GlobalAddress", "the global control plane's KDS address, e.g. https://127.0.0.1:5685 (standalone when omitted)"),
+        new("--zone-token-file", $"{Section}:ZoneTokenFile", "file holding the zone token issued by the global"),
+        new("--kds-ca-file", $"{Section}:KdsCaFile", "CA certificate (PEM) of the global's KDS server"),
+        new("--bind-address", $"{Section}:BindAddress", "address to listen on", "127.0.0.1"),
+    ];
+
+    public IEnumerable<string> Validate()
+    {
+        foreach (var problem in ToStoreOptions().Validate())
+        {
+            yield return problem;
+        }
+        if (Names.CheckDnsLabelName(Zone) is { } zoneProblem)
+        {
+            yield return $"--zone: {zoneProblem}";
+        }
+        foreach (var (name, port) in new[] { ("--api-port", ApiPort), ("--xds-port", XdsPort), ("--dns-port", DnsPort) })
+        {
+            if (port is < 0 or > 65535)
+            {
+                yield return $"{name} must be between 0 and 65535 (got {port})";
+            }
+        }
+        if (!System.Net.IPAddress.TryParse(BindAddress, out _))
+        {
+            yield return $"--bind-address must be an IP address (got '{BindAddress}')";
+        }
+        if (Federated)
+        {
+            if (!Uri.TryCreate(GlobalAddress, UriKind.Absolute, out var uri) || uri.Scheme != "https")
+            {
+                yield return $"--global-address must be an https:// URL such as https://127.0.0.1:5685 (got '{GlobalAddress}')";
+            }
+            if (string.IsNullOrEmpty(ZoneTokenFile))
+            {
+                yield return "--global-address needs --zone-token-file (generate one on the global: fedctl generate zone-token --zone <name>)";
+            }
+            else if (!File.Exists(ZoneTokenFile))
+            {
+                yield return $"--zone-token-file: {ZoneTokenFile} does not exist";
+            }
+            if (!string.IsNullOrEmpty(KdsCaFile) && !File.Exists(KdsCaFile))
+            {
+                yield return $"--kds-ca-file: {KdsCaFile} does not exist";
+            }
+        }
+    }
+}
