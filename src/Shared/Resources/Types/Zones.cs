@@ -155,13 +155,42 @@ public sealed record KdsSubscriptionStatus
     public IReadOnlyDictionary<string, KdsCounters>? Stat { get; init; }
 }
 
+/// <summary>Counters of one KDS type (or the total) over one subscription, in both directions.</summary>
 public sealed record KdsCounters
 {
+    /// <summary>Responses the global sent down.</summary>
     public long ResponsesSent { get; init; }
 
     public long ResponsesAcknowledged { get; init; }
 
+    /// <summary>Responses the zone NACKed.</summary>
     public long ResponsesRejected { get; init; }
 
     public string? LastNackReason { get; init; }
+
+    /// <summary>Responses the zone sent up.</summary>
+    public long ResponsesReceived { get; init; }
+
+    /// <summary>Responses from the zone the global NACKed (e.g. a name conflict).</summary>
+    public long ResponsesRefused { get; init; }
+
+    public string? LastRefusalReason { get; init; }
+}
+
+/// <summary>Whether a zone is connected and healthy right now, derived from its insight.</summary>
+public static class ZoneStatus
+{
+    public const string Online = "Online";
+    public const string Offline = "Offline";
+
+    public static string Compute(ZoneInsightSpec? insight, DateTimeOffset now, TimeSpan timeout)
+    {
+        var last = insight?.Subscriptions is { Count: > 0 } subs ? subs[^1] : null;
+        if (last is null || last.DisconnectTime is not null)
+        {
+            return Offline;
+        }
+        var seen = last.LastHealthCheck ?? last.ConnectTime;
+        return now - seen <= timeout ? Online : Offline;
+    }
 }
