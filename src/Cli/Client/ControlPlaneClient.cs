@@ -6,6 +6,7 @@ using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Federation.Serialization;
 
 namespace Federation.Cli.Client;
 
@@ -221,7 +222,7 @@ internal sealed class ControlPlaneClient : IDisposable
         catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
             throw new ControlPlaneException(
-                $"the control plane at {Target.Display} did not answer {method} /{Target.Address.MakeRelativeUri(uri)} within {_timeout.TotalSeconds:0}s",
+                $"the control plane at {Target.Display} did not answer {method} /{Target.Address.MakeRelativeUri(uri)} within {GoDuration.Format(_timeout)}",
                 null,
                 e);
         }

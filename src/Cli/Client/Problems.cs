@@ -21,7 +21,7 @@ internal static class Problems
             401 => "authentication required",
             403 => "access denied",
             404 when subject is not null => $"{subject} not found",
-            _ => $"HTTP {(int)status} {reasonPhrase ?? status.ToString()}{PlainBody(body)}",
+            _ => $"HTTP {(int)status} {reasonPhrase ?? StandardReason(status)}{PlainBody(body)}",
         };
         var message = parameters.Count == 0
             ? headline
@@ -86,6 +86,12 @@ internal static class Problems
 
     private static string? Text(JsonNode? node) =>
         node is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() is { Length: > 0 } s ? s : null;
+
+    private static string StandardReason(HttpStatusCode status)
+    {
+        using var response = new HttpResponseMessage(status);
+        return response.ReasonPhrase ?? ((int)status).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     private static string PlainBody(string body)
     {

@@ -43,7 +43,7 @@ internal static class ApplyCommand
                 {
                     result = await client.PutAsync(manifest.Ref, manifest.Document, isDryRun, cancellationToken);
                 }
-                catch (ControlPlaneException e) when (!e.Message.Contains($"\"{manifest.Ref.Name}\"", StringComparison.Ordinal) && e.StatusCode is not null)
+                catch (ControlPlaneException e) when (e.StatusCode is not (null or 401 or 403) && !e.Message.Contains($"\"{manifest.Ref.Name}\"", StringComparison.Ordinal))
                 {
                     // Say which resource failed when the server's message does not.
                     throw new ControlPlaneException($"{manifest.Ref}: {e.Message}", e.StatusCode, e);
