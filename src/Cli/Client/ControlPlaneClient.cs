@@ -6,6 +6,7 @@ using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Web;
 using Federation.Serialization;
 
 namespace Federation.Cli.Client;
@@ -96,19 +97,33 @@ internal sealed class ControlPlaneClient : IDisposable
         return result;
     }
 
-    /// <summary>Lists a type, in one mesh or (mesh null) everywhere, following <c>next</c> until the last page.</summary>
+    /// <summary>
+    /// Lists a type, in one mesh or (mesh null) everywhere, until the last page. The <c>offset</c> token of each
+    /// <c>next</c> link is sent to the address fedctl was given, so a server that names itself differently (behind
+    /// a proxy, or as localhost) still gets the token and the same path.
+    /// </summary>
     public async Task<ResourceList> ListAsync(ApiResourceType type, string? mesh, int? pageSize, CancellationToken cancellationToken)
     {
         var path = type.IsMeshScoped && mesh is not null ? $"meshes/{Uri.EscapeDataString(mesh)}/{type.Plural}" : type.Plural;
-        if (pageSize is { } size)
+        Uri Page(string? offset)
         {
-            path += "?size=" + size.ToString(CultureInfo.InvariantCulture);
+            var query = new List<string>();
+            if (pageSize is { } size)
+            {
+                query.Add("size=" + size.ToString(CultureInfo.InvariantCulture));
+            }
+            if (offset is not null)
+            {
+                query.Add("offset=" + Uri.EscapeDataString(offset));
+            }
+            return Resolve(query.Count == 0 ? path : $"{path}?{string.Join('&', query)}");
         }
+
         var subject = mesh is null ? type.Plural : $"{type.Plural} in mesh {mesh}";
         var items = new List<JsonObject>();
         long? total = null;
         var visited = new HashSet<string>(StringComparer.Ordinal);
-        for (Uri? next = Resolve(path); next is not null;)
+        for (Uri? next = Page(null); next is not null;)
         {
             if (!visited.Add(next.AbsoluteUri) || visited.Count > MaxPages)
             {
@@ -125,7 +140,15 @@ internal sealed class ControlPlaneClient : IDisposable
                 items.Add(item as JsonObject ?? throw new ControlPlaneException($"unexpected answer from {next}: an item is not an object"));
             }
             total ??= page["total"] is JsonValue t && t.TryGetValue<long>(out var n) ? n : null;
-            next = Text(page["next"]) is { } nextText ? ResolveNext(nextText, next) : null;
+            if (Text(page["next"]) is not { } nextText)
+            {
+                next = null;
+            }
+            else
+            {
+                var link = ResolveNext(nextText, next);
+                next = HttpUtility.ParseQueryString(link.Query)["offset"] is { } offset ? Page(offset) : link;
+            }
         }
         // Detach the items from their page so callers may move them into other trees.
         var detached = items.Select(i => (JsonObject)i.DeepClone()).ToList();

@@ -75,6 +75,10 @@ internal static class ApplyCommand
                 stdinRead = true;
                 text = stdin.ReadToEnd();
             }
+            else if (Directory.Exists(source))
+            {
+                throw new CliException($"cannot read {source}: it is a directory (give files, one -f each)");
+            }
             else
             {
                 try

@@ -33,15 +33,15 @@ internal sealed class CommandContext(CliEnvironment environment, GlobalOptions g
         var overrideToken = ExplicitToken is { Length: > 0 } explicitToken
             ? explicitToken
             : Environment.GetVariable(CliEnvironment.TokenVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
-        var config = ConfigStore.Load();
         if (Parse.GetValue(globals.Api) is { } api)
         {
             var target = ControlPlaneTarget.Create(api, overrideToken, "--api");
+            var config = LoadQuietly();
             var stored = config.ControlPlanes.FirstOrDefault(c =>
                 ControlPlaneTarget.TryNormalize(c.Address, out var address) && address == target.Address);
             return target with { Token = overrideToken ?? stored?.Token };
         }
-        if (config.Current is { } current)
+        if (ConfigStore.Load().Current is { } current)
         {
             return ControlPlaneTarget.Create(current.Address, overrideToken ?? current.Token, $"control plane \"{current.Name}\" in {ConfigStore.Path}");
         }
@@ -64,5 +64,18 @@ internal sealed class CommandContext(CliEnvironment environment, GlobalOptions g
             return mesh is null ? null : throw new CliException($"{type.Name} is not mesh-scoped; drop --mesh");
         }
         return mesh ?? (namesOneResource ? DefaultMesh : null);
+    }
+
+    /// <summary>With <c>--api</c> the config only lends a stored token; a broken config file must not block that.</summary>
+    private FedctlConfig LoadQuietly()
+    {
+        try
+        {
+            return ConfigStore.Load();
+        }
+        catch (CliException)
+        {
+            return FedctlConfig.Empty;
+        }
     }
 }

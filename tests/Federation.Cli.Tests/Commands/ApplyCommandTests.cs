@@ -196,6 +196,17 @@ public sealed class ApplyCommandTests
     }
 
     [Fact]
+    public async Task Apply_Directory_SaysItIsADirectory()
+    {
+        using var cli = new CliHarness();
+
+        var result = await cli.RunAsync("apply", "-f", cli.Directory);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"Error: cannot read {cli.Directory}: it is a directory (give files, one -f each)\n", result.Error);
+    }
+
+    [Fact]
     public async Task Apply_WithoutFile_IsUsageError()
     {
         using var cli = new CliHarness();

@@ -159,6 +159,27 @@ public sealed class GetCommandTests
     }
 
     [Fact]
+    public async Task Get_NextLinkNamesAnotherOrigin_StaysOnConfiguredAddressWithToken()
+    {
+        using var cli = new CliHarness();
+        cli.Server.RequireTokenForReads = true;
+        cli.Server.AdvertisedOrigin = "http://internal-name:9999";
+        for (var i = 0; i < 3; i++)
+        {
+            cli.Server.Seed($"type: Mesh\nname: m{i}");
+        }
+
+        var result = await cli.RunAsync("get", "meshes", "--size", "2");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(4, result.OutLines.Count);
+        Assert.Equal(
+            ["http://cp.test:5681/meshes?size=2", "http://cp.test:5681/meshes?size=2&offset=2"],
+            cli.Server.Requests.Select(r => r.Uri.ToString()));
+        Assert.All(cli.Server.Requests, r => Assert.Equal($"Bearer {FakeControlPlane.AdminToken}", r.Authorization));
+    }
+
+    [Fact]
     public async Task Get_EmptyList_PrintsHeaderOnly()
     {
         using var cli = new CliHarness();

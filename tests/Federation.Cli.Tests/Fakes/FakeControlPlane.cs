@@ -37,6 +37,9 @@ internal sealed class FakeControlPlane(TimeProvider time) : HttpMessageHandler
 
     public bool RequireTokenForReads { get; set; }
 
+    /// <summary>The origin <c>next</c> links name (default: the one asked), as a server behind a proxy might.</summary>
+    public string? AdvertisedOrigin { get; set; }
+
     /// <summary>Runs before the normal handling; a non-null answer replaces it (to inject failures).</summary>
     public Func<HttpRequestMessage, HttpResponseMessage?>? Intercept { get; set; }
 
@@ -139,7 +142,7 @@ internal sealed class FakeControlPlane(TimeProvider time) : HttpMessageHandler
         var offset = query.TryGetValue("offset", out var o) ? int.Parse(o, CultureInfo.InvariantCulture) : 0;
         var page = all.Skip(offset).Take(size).ToList();
         string? next = offset + size < all.Count
-            ? $"{uri.GetLeftPart(UriPartial.Path)}?size={size}&offset={offset + size}"
+            ? $"{AdvertisedOrigin ?? uri.GetLeftPart(UriPartial.Authority)}{uri.AbsolutePath}?size={size}&offset={offset + size}"
             : null;
         return Json(HttpStatusCode.OK, new JsonObject
         {
