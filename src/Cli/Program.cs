@@ -1,0 +1,3 @@
+using Federation.Cli.Commands;
+
+return await Fedctl.RunAsync(args, CliEnvironment.FromProcess());
