@@ -20,6 +20,21 @@ public sealed class GlobalOptions
 
     public string? Redis { get; set; }
 
+    /// <summary>KDS server certificate (PEM); generated into the data directory when not given.</summary>
+    public string? KdsTlsCert { get; set; }
+
+    public string? KdsTlsKey { get; set; }
+
+    /// <summary>Extra names (DNS or IP, comma-separated) for the generated KDS certificate.</summary>
+    public string? KdsTlsSans { get; set; }
+
+    /// <summary>Largest KDS message, in bytes.</summary>
+    public int KdsMaxMessageBytes { get; set; } = Federation.Kds.Streams.KdsStreamOptions.DefaultMaxMessageBytes;
+
+    public double HealthCheckIntervalSeconds { get; set; } = 5;
+
+    public double OfflineTimeoutSeconds { get; set; } = 15;
+
     public StoreOptions ToStoreOptions() => new() { Store = Store, Redis = Redis, DataDir = DataDir };
 
     public static readonly IReadOnlyList<HostFlag> Flags =
@@ -30,6 +45,12 @@ public sealed class GlobalOptions
         new("--store", $"{Section}:Store", "resource store: sqlite, memory or redis", "sqlite"),
         new("--redis", $"{Section}:Redis", "Redis connection string for --store redis, e.g. 127.0.0.1:6379"),
         new("--bind-address", $"{Section}:BindAddress", "address to listen on", "127.0.0.1"),
+        new("--kds-tls-cert", $"{Section}:KdsTlsCert", "KDS server certificate (PEM); generated with a CA in the data directory when omitted"),
+        new("--kds-tls-key", $"{Section}:KdsTlsKey", "private key (PEM) of --kds-tls-cert"),
+        new("--kds-tls-sans", $"{Section}:KdsTlsSans", "extra DNS names/IPs (comma-separated) for the generated KDS certificate"),
+        new("--kds-max-message-bytes", $"{Section}:KdsMaxMessageBytes", "largest KDS message in bytes", "33554432"),
+        new("--health-check-interval", $"{Section}:HealthCheckIntervalSeconds", "seconds between zone health checks", "5"),
+        new("--offline-timeout", $"{Section}:OfflineTimeoutSeconds", "seconds without a health check before a zone is Offline", "15"),
     ];
 
     public IEnumerable<string> Validate()
@@ -49,6 +70,18 @@ public sealed class GlobalOptions
         if (ApiPort == KdsPort && ApiPort != 0)
         {
             yield return $"--api-port and --kds-port must differ (both {ApiPort})";
+        }
+        if (string.IsNullOrEmpty(KdsTlsCert) != string.IsNullOrEmpty(KdsTlsKey))
+        {
+            yield return "--kds-tls-cert and --kds-tls-key go together";
+        }
+        if (KdsMaxMessageBytes < 1024)
+        {
+            yield return $"--kds-max-message-bytes must be at least 1024 (got {KdsMaxMessageBytes})";
+        }
+        if (HealthCheckIntervalSeconds <= 0 || OfflineTimeoutSeconds <= HealthCheckIntervalSeconds)
+        {
+            yield return $"--offline-timeout ({OfflineTimeoutSeconds}s) must be longer than --health-check-interval ({HealthCheckIntervalSeconds}s), which must be positive";
         }
         if (!System.Net.IPAddress.TryParse(BindAddress, out _))
         {

@@ -23,7 +23,7 @@ catch (OptionsValidationException e)
 var options = app.Services.GetRequiredService<GlobalOptions>();
 try
 {
-    await app.Services.OpenStoreAsync();
+    await GlobalHost.PrepareAsync(app.Services);
 }
 catch (Exception e)
 {
@@ -34,6 +34,7 @@ var token = app.Services.GetRequiredService<AdminToken>();
 await app.StartAsync();
 Console.WriteLine($"federation-global {ControlPlaneIdentity.Version} started");
 Console.WriteLine($"  API:        http://{options.BindAddress}:{options.ApiPort}");
+Console.WriteLine($"  KDS:        https://{options.BindAddress}:{options.KdsPort} (zones verify it with --kds-ca-file {Path.GetFullPath(Path.Combine(options.DataDir, Federation.Global.Kds.KdsTls.CaCertFile))})");
 Console.WriteLine($"  store:      {options.Store}{(options.Store == "sqlite" ? $" ({Path.GetFullPath(Path.Combine(options.DataDir, StoreFactory.SqliteFileName))})" : "")}");
 Console.WriteLine($"  admin token: {token.FilePath}");
 if (token.Created)

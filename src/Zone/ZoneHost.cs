@@ -1,6 +1,8 @@
 using System.Net;
 using Federation.Api;
 using Federation.Hosting;
+using Federation.Kds.Cache;
+using Federation.Zone.Kds;
 using Microsoft.Extensions.Options;
 
 namespace Federation.Zone;
@@ -21,13 +23,32 @@ public static class ZoneHost
         builder.Services.AddSingleton(options);
         builder.Services.AddControlPlaneCore(new ControlPlaneIdentity(ControlPlaneMode.Zone, options.Zone, options.Federated), options.ToStoreOptions());
         builder.Services.AddMediator(o => o.ServiceLifetime = ServiceLifetime.Singleton);
+        builder.Services.AddSingleton(new KdsCacheOptions());
+        builder.Services.AddSingleton(KdsExport.ZoneToGlobal());
+        builder.Services.AddSingleton<KdsResourceCache>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<KdsResourceCache>());
+        builder.Services.AddSingleton<KdsClientState>();
+        if (options.Federated)
+        {
+            builder.Services.AddSingleton<KdsClient>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<KdsClient>());
+        }
         var bind = IPAddress.Parse(options.BindAddress);
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(bind, options.ApiPort);
+            k.Listen(bind, options.ApiPort, l => l.Tag(ListenerTagging.Api));
         });
         configure?.Invoke(builder);
         var app = builder.Build();
+        app.Use((http, next) => ListenerTagging.EnforceAsync(http, () => next(http)));
+        app.MapGet("/status/kds", (ZoneOptions o, KdsClientState state) => TypedResults.Json(new
+        {
+            federated = o.Federated,
+            globalAddress = o.GlobalAddress,
+            connected = state.Connected,
+            connections = state.Connections,
+            lastError = state.LastError,
+        }));
         app.MapControlPlaneApi();
         return app;
     }

@@ -33,6 +33,9 @@ public sealed class ZoneOptions
     /// <summary>CA certificate (PEM) that signed the global's KDS server certificate.</summary>
     public string? KdsCaFile { get; set; }
 
+    /// <summary>Largest KDS message, in bytes.</summary>
+    public int KdsMaxMessageBytes { get; set; } = Federation.Kds.Streams.KdsStreamOptions.DefaultMaxMessageBytes;
+
     public bool Federated => !string.IsNullOrEmpty(GlobalAddress);
 
     public StoreOptions ToStoreOptions() => new() { Store = Store, Redis = Redis, DataDir = DataDir };

@@ -36,7 +36,7 @@ public static class KdsTls
             request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
             using var ca = request.CreateSelfSigned(now.AddMinutes(-5), now.AddYears(10));
             SecureFile.WriteAllText(caKeyPath, caKey.ExportPkcs8PrivateKeyPem());
-            File.WriteAllText(caCertPath, ca.ExportCertificatePem());
+            File.WriteAllText(caCertPath, ca.ExportCertificatePem() + "\n");
             File.Delete(Path.Combine(dataDir, ServerCertFile));
         }
 
@@ -76,7 +76,7 @@ public static class KdsTls
         serial[0] &= 0x7f;
         using var issued = serverRequest.Create(caCert, now.AddMinutes(-5), now.AddYears(1), serial);
         SecureFile.WriteAllText(serverKeyPath, serverKey.ExportPkcs8PrivateKeyPem());
-        File.WriteAllText(serverCertPath, issued.ExportCertificatePem() + caCert.ExportCertificatePem());
+        File.WriteAllText(serverCertPath, issued.ExportCertificatePem() + "\n" + caCert.ExportCertificatePem() + "\n");
         return X509Certificate2.CreateFromPemFile(serverCertPath, serverKeyPath);
     }
 

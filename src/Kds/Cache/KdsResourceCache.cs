@@ -46,6 +46,9 @@ public sealed partial class KdsResourceCache : BackgroundService, IKdsSnapshotSo
 
     public KdsSnapshot Current => Volatile.Read(ref _current);
 
+    /// <summary>The names of the types served to peers.</summary>
+    public IReadOnlyList<string> ExportedTypes => [.. _export.Types.Select(t => t.Name)];
+
     /// <summary>Completes once the first full load from the store is published.</summary>
     public Task Loaded => _loaded.Task;
 

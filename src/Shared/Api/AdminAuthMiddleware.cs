@@ -16,6 +16,11 @@ public sealed class AdminAuthMiddleware(RequestDelegate next, AdminToken token, 
 
     public Task InvokeAsync(HttpContext http)
     {
+        if (Hosting.ListenerTagging.ListenerOf(http) == Hosting.ListenerTagging.Grpc)
+        {
+            // gRPC services (KDS, xDS) authenticate callers with their own tokens.
+            return next(http);
+        }
         var method = http.Request.Method;
         var isRead = HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method);
         if (isRead && ((options.AllowLoopbackReads && IsLoopback(http)) || OpenPaths.Any(p => http.Request.Path.StartsWithSegments(p))))

@@ -87,6 +87,10 @@ public static class ResourceEndpoints
                 (labels ??= [])[key[7..]] = value.ToString();
             }
         }
+        if (mesh is not null && await mediator.Send(new GetResourceQuery(ResourceKey.Global(ResourceTypes.Mesh.Name, mesh)), ct) is null)
+        {
+            throw ApiException.NotFound($"mesh '{mesh}' does not exist");
+        }
         var page = await mediator.Send(new ListResourcesQuery(new ResourceQuery(type.Name)
         {
             Mesh = mesh,
@@ -130,7 +134,16 @@ public static class ResourceEndpoints
             throw ApiException.BadRequest("the body does not match the URL", mismatches);
         }
 
-        var parsed = ResourceDocument.Parse(document);
+        ParsedResource parsed;
+        try
+        {
+            parsed = ResourceDocument.Parse(document);
+        }
+        catch (ValidationException e)
+        {
+            var subject = mesh is null ? $"{type.Name} \"{name}\"" : $"{type.Name} \"{name}\" (mesh {mesh})";
+            throw ApiException.BadRequest($"{subject} is invalid: {e.Message}", e.Errors);
+        }
         var expected = parsed.ExpectedVersion;
         if (http.Request.Headers.IfMatch is { Count: > 0 } ifMatch)
         {

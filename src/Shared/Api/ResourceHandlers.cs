@@ -17,7 +17,7 @@ public sealed class ResourceQueryHandlers(IResourceStore store) :
 }
 
 /// <summary>API writes: ownership rules, origin labels, references to meshes, cascades.</summary>
-public sealed class ResourceCommandHandlers(IResourceStore store, IWritePolicy policy, TimeProvider timeProvider) :
+public sealed class ResourceCommandHandlers(IResourceStore store, IWritePolicy policy, IEnumerable<IDeleteHook> deleteHooks, TimeProvider timeProvider) :
     ICommandHandler<PutResourceCommand, PutResourceResult>,
     ICommandHandler<DeleteResourceCommand, Resource>
 {
@@ -61,14 +61,9 @@ public sealed class ResourceCommandHandlers(IResourceStore store, IWritePolicy p
         policy.CheckWrite(type, existing);
 
         var writes = new List<ResourceWrite> { new DeleteResource(command.Key, command.ExpectedVersion ?? existing.Version) };
-        if (type == ResourceTypes.Mesh)
+        foreach (var hook in deleteHooks)
         {
-            // Deleting a mesh deletes everything in it, in the same transaction.
-            foreach (var meshScoped in ResourceTypes.All.Where(t => t.IsMeshScoped))
-            {
-                var page = await store.ListAsync(new ResourceQuery(meshScoped.Name) { Mesh = command.Key.Name }, cancellationToken);
-                writes.AddRange(page.Items.Select(r => new DeleteResource(r.Key, r.Version)));
-            }
+            writes.AddRange(await hook.OnDeleteAsync(existing, cancellationToken));
         }
         await store.CommitAsync(writes, cancellationToken);
         return existing;

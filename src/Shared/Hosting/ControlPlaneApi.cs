@@ -31,6 +31,7 @@ public static class ControlPlaneApi
         services.TryAddSingleton(sp => StoreFactory.Create(storeOptions, sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IWritePolicy>(new WritePolicy(identity.Mode, identity.Zone, identity.Federated));
         services.TryAddSingleton(_ => AdminToken.LoadOrCreate(storeOptions.DataDir));
+        services.AddSingleton<IDeleteHook, MeshCascade>();
         services.AddHostedService<ChangeFeedPublisher>();
         return services;
     }
