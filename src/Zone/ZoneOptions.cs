@@ -36,6 +36,11 @@ public sealed class ZoneOptions
     /// <summary>Largest KDS message, in bytes.</summary>
     public int KdsMaxMessageBytes { get; set; } = Federation.Kds.Streams.KdsStreamOptions.DefaultMaxMessageBytes;
 
+    /// <summary>First reconnect delay to the global (doubles, with jitter, up to the maximum).</summary>
+    public double KdsBackoffMinSeconds { get; set; } = 1;
+
+    public double KdsBackoffMaxSeconds { get; set; } = 30;
+
     public bool Federated => !string.IsNullOrEmpty(GlobalAddress);
 
     public StoreOptions ToStoreOptions() => new() { Store = Store, Redis = Redis, DataDir = DataDir };
@@ -53,6 +58,9 @@ public sealed class ZoneOptions
         new("--zone-token-file", $"{Section}:ZoneTokenFile", "file holding the zone token issued by the global"),
         new("--kds-ca-file", $"{Section}:KdsCaFile", "CA certificate (PEM) of the global's KDS server"),
         new("--bind-address", $"{Section}:BindAddress", "address to listen on", "127.0.0.1"),
+        new("--kds-max-message-bytes", $"{Section}:KdsMaxMessageBytes", "largest KDS message in bytes", "33554432"),
+        new("--kds-backoff-min", $"{Section}:KdsBackoffMinSeconds", "first reconnect delay to the global, in seconds", "1"),
+        new("--kds-backoff-max", $"{Section}:KdsBackoffMaxSeconds", "longest reconnect delay to the global, in seconds", "30"),
     ];
 
     public IEnumerable<string> Validate()
@@ -75,6 +83,10 @@ public sealed class ZoneOptions
         if (!System.Net.IPAddress.TryParse(BindAddress, out _))
         {
             yield return $"--bind-address must be an IP address (got '{BindAddress}')";
+        }
+        if (KdsBackoffMinSeconds <= 0 || KdsBackoffMaxSeconds < KdsBackoffMinSeconds)
+        {
+            yield return $"--kds-backoff-min ({KdsBackoffMinSeconds}) must be positive and at most --kds-backoff-max ({KdsBackoffMaxSeconds})";
         }
         if (Federated)
         {

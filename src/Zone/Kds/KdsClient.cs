@@ -55,9 +55,9 @@ public sealed partial class KdsClient(
     private static readonly IReadOnlyList<ResourceTypeDescriptor> DownTypes =
         [.. ResourceTypes.All.Where(t => t.Flow.HasFlag(KdsFlow.GlobalToZones) || t.Flow.HasFlag(KdsFlow.ZoneToZones))];
 
-    public TimeSpan MinBackoff { get; init; } = TimeSpan.FromSeconds(1);
+    private TimeSpan MinBackoff => TimeSpan.FromSeconds(options.KdsBackoffMinSeconds);
 
-    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+    private TimeSpan MaxBackoff => TimeSpan.FromSeconds(options.KdsBackoffMaxSeconds);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
