@@ -194,6 +194,23 @@ internal sealed class ControlPlaneClient : IDisposable
             $"a token for dataplane \"{name}\" (mesh {mesh})",
             cancellationToken);
 
+    /// <summary><c>GET</c> any JSON path of the API (overviews, status).</summary>
+    public async Task<JsonObject> GetJsonAsync(string path, string subject, CancellationToken cancellationToken)
+    {
+        var uri = Resolve(path);
+        var response = await SendAsync(HttpMethod.Get, uri, null, subject, cancellationToken);
+        return ParseObject(response.Body, uri);
+    }
+
+    /// <summary><c>POST</c> a JSON body to an API path and read the JSON answer.</summary>
+    public async Task<JsonObject> PostJsonAsync(string path, JsonObject body, string subject, CancellationToken cancellationToken)
+    {
+        var uri = Resolve(path);
+        using var content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        var response = await SendAsync(HttpMethod.Post, uri, content, subject, cancellationToken);
+        return ParseObject(response.Body, uri);
+    }
+
     public void Dispose() => _http.Dispose();
 
     private async Task<string> PostForTokenAsync(string path, JsonObject body, string subject, CancellationToken cancellationToken)

@@ -22,6 +22,8 @@ internal static class Fedctl
         root.Subcommands.Add(GetCommand.Create(environment, globals));
         root.Subcommands.Add(DeleteCommand.Create(environment, globals));
         root.Subcommands.Add(GenerateCommands.Create(environment, globals));
+        root.Subcommands.Add(InspectCommands.Create(environment, globals));
+        root.Subcommands.Add(RevokeCommands.Create(environment, globals));
         return root;
     }
 

@@ -53,7 +53,7 @@ public static class TokenEndpoints
             {
                 throw ApiException.BadRequest("invalid zone token request", errors.Errors);
             }
-            var token = await tokens.IssueAsync(zone!, validFor, scopes.Count > 0 ? scopes : ["cp"], ct);
+            var token = await tokens.IssueAsync(zone!, validFor, scopes.Count > 0 ? scopes : ZoneTokenService.Scopes, ct);
             return Results.Text(token, "text/plain");
         });
 

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Starts one global control plane and N zone control planes on this machine (loopback only, embedded sqlite
+# store), issues the zones' tokens, configures fedctl, and prints where everything listens. Ctrl-C stops all.
+#
+#   deploy/local/up.sh [--zones N] [--data-dir DIR] [--no-build] [--store sqlite|memory]
+#
+# Ports: global API 5681, KDS 5685; zone i (1-based): API 15681+1000*(i-1), xDS 15678+1000*(i-1),
+# DNS 15653+1000*(i-1). Data, logs and tokens go under the data dir (default ./data/local); a second run
+# reuses them, so nothing applied is lost across restarts.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+zones=2
+data="$root/data/local"
+build=1
+store=sqlite
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --zones) zones="$2"; shift 2 ;;
+    --data-dir) data="$2"; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --store) store="$2"; shift 2 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "up.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+case "$zones" in ''|*[!0-9]*) echo "up.sh: --zones must be a number" >&2; exit 2 ;; esac
+mkdir -p "$data"
+data=$(cd "$data" && pwd)
+
+bin="$root/artifacts/bin"
+global_bin="$bin/Federation.Global/release/federation-global"
+zone_bin="$bin/Federation.Zone/release/federation-zone"
+fedctl="$bin/Federation.Cli/release/fedctl"
+
+if [ "$build" = 1 ]; then
+  echo "building (Release)..."
+  dotnet build "$root/Federation.sln" -c Release -v quiet -nologo >/dev/null
+fi
+for b in "$global_bin" "$zone_bin" "$fedctl"; do
+  [ -x "$b" ] || { echo "up.sh: $b is missing; run without --no-build" >&2; exit 1; }
+done
+
+pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  if [ ${#pids[@]} -gt 0 ]; then
+    echo; echo "stopping ${#pids[@]} processes..."
+    kill "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+  fi
+}
+trap stop_all INT TERM EXIT
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_http() {
+  local url=$1 name=$2 log=$3
+  for _ in $(seq 1 150); do
+    if curl -fs "$url" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "${pids[-1]}" 2>/dev/null; then
+      echo "up.sh: $name exited; last lines of $log:" >&2; tail -n 20 "$log" >&2; exit 1
+    fi
+    sleep 0.2
+  done
+  echo "up.sh: $name did not answer on $url within 30s; see $log" >&2; exit 1
+}
+
+for p in 5681 5685; do port_free "$p" || { echo "up.sh: port $p is in use (another global running?)" >&2; exit 1; }; done
+"$global_bin" --api-port 5681 --kds-port 5685 --data-dir "$data/global" --store "$store" >"$data/global.log" 2>&1 &
+pids+=($!)
+wait_http http://127.0.0.1:5681/ "the global control plane" "$data/global.log"
+admin_token=$(cat "$data/global/admin-token")
+
+"$fedctl" config control-planes add --name local --address http://127.0.0.1:5681 --token-file "$data/global/admin-token" --overwrite >/dev/null
+
+echo
+echo "Federation is up (data: $data)"
+echo "  global     API http://127.0.0.1:5681   KDS https://127.0.0.1:5685   log $data/global.log"
+for i in $(seq 1 "$zones"); do
+  name="zone-$i"
+  off=$(( (i - 1) * 1000 ))
+  api=$((15681 + off)); xds=$((15678 + off)); dns=$((15653 + off))
+  for p in $api $xds; do port_free "$p" || { echo "up.sh: port $p for $name is in use" >&2; exit 1; }; done
+  token="$data/$name.token"
+  if [ ! -s "$token" ]; then
+    "$fedctl" --api http://127.0.0.1:5681 --token "$admin_token" generate zone-token --zone "$name" --valid-for 8760h >"$token"
+    chmod 600 "$token"
+  fi
+  "$zone_bin" --zone "$name" --api-port "$api" --xds-port "$xds" --dns-port "$dns" --data-dir "$data/$name" --store "$store" \
+    --global-address https://127.0.0.1:5685 --zone-token-file "$token" --kds-ca-file "$data/global/kds-ca.pem" \
+    >"$data/$name.log" 2>&1 &
+  pids+=($!)
+  wait_http "http://127.0.0.1:$api/" "$name" "$data/$name.log"
+  "$fedctl" config control-planes add --name "$name" --address "http://127.0.0.1:$api" --token-file "$data/$name/admin-token" --overwrite >/dev/null
+  echo "  $name     API http://127.0.0.1:$api  xDS 127.0.0.1:$xds  DNS 127.0.0.1:$dns/udp  log $data/$name.log"
+done
+"$fedctl" config control-planes use local >/dev/null
+echo
+echo "fedctl is configured: control plane 'local' (the global, current) and one per zone, so"
+echo "'fedctl --api http://127.0.0.1:15681 ...' talks to zone-1 with its admin token. Try:"
+echo "  $fedctl inspect zones"
+echo "  $fedctl apply -f deploy/local/examples/mesh.yaml"
+echo "  $fedctl --api http://127.0.0.1:15681 apply -f deploy/local/examples/dataplane.yaml"
+echo "  $fedctl get dataplanes"
+echo "Ctrl-C stops everything."
+wait -n "${pids[@]}" || true
+echo "up.sh: a process exited; see the logs in $data" >&2
