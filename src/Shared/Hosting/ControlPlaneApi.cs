@@ -32,6 +32,9 @@ public static class ControlPlaneApi
         services.TryAddSingleton<IWritePolicy>(new WritePolicy(identity.Mode, identity.Zone, identity.Federated));
         services.TryAddSingleton(_ => AdminToken.LoadOrCreate(storeOptions.DataDir));
         services.AddSingleton<IDeleteHook, MeshCascade>();
+        services.TryAddSingleton<DataplaneTokenService>();
+        services.TryAddSingleton<MeshSecretsReconciler>();
+        services.AddHostedService(sp => sp.GetRequiredService<MeshSecretsReconciler>());
         services.AddHostedService<ChangeFeedPublisher>();
         return services;
     }
@@ -51,6 +54,7 @@ public static class ControlPlaneApi
             federated = id.Mode == ControlPlaneMode.Zone ? id.Federated : (bool?)null,
         }, Serialization.FederationJson.Options));
         app.MapResourceApi();
+        app.MapDataplaneTokenEndpoints();
         app.MapFallback((HttpContext http) => throw ApiException.NotFound($"no such API path: {http.Request.Method} {http.Request.Path}"));
         return app;
     }

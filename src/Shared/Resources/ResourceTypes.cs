@@ -93,6 +93,8 @@ public static class ResourceTypes
         Flow = KdsFlow.GlobalToZones,
         WritableOnGlobal = true,
         WritableOnZone = true,
+        // Private signing keys are Secrets too, and must never leave the control plane that made them.
+        IsSynced = static r => !r.Labels.ContainsKey(SecretLabels.Private),
     };
 
     public static readonly ResourceTypeDescriptor GlobalSecret = new()

@@ -13,7 +13,7 @@ public sealed record SigningKey(string Id, int Serial, RSA Rsa);
 /// Token signing keys kept in the store as secrets named <c>&lt;prefix&gt;-N</c> (RS256, 2048-bit) and marked
 /// private so KDS never carries them. The highest N signs; any present key verifies (so keys can rotate).
 /// </summary>
-public sealed class SigningKeyStore(IResourceStore store, ResourceTypeDescriptor secretType, string mesh, string prefix)
+public sealed class SigningKeyStore(IResourceStore store, ResourceTypeDescriptor secretType, string mesh, string prefix, string? publicPrefix = null)
 {
     private readonly Lock _lock = new();
     private (long Revision, IReadOnlyList<SigningKey> Keys)? _cache;
@@ -40,9 +40,16 @@ public sealed class SigningKeyStore(IResourceStore store, ResourceTypeDescriptor
         var spec = new SecretSpec { Data = Convert.ToBase64String(Encoding.UTF8.GetBytes(pem)) };
         var resource = new Resource(new ResourceKey(secretType.Name, mesh, $"{prefix}-{serial}"), secretType.SerializeSpec(spec))
             .WithLabel(SecretLabels.Private, "true");
+        var writes = new List<ResourceWrite> { new PutResource(resource, 0) };
+        if (publicPrefix is not null)
+        {
+            // The public half travels (KDS) to where tokens are verified; the private half never does.
+            var publicSpec = new SecretSpec { Data = Convert.ToBase64String(Encoding.UTF8.GetBytes(rsa.ExportSubjectPublicKeyInfoPem())) };
+            writes.Add(new PutResource(new Resource(new ResourceKey(secretType.Name, mesh, $"{publicPrefix}-{serial}"), secretType.SerializeSpec(publicSpec)), 0));
+        }
         try
         {
-            await store.CreateAsync(resource, cancellationToken);
+            await store.CommitAsync(writes, cancellationToken);
         }
         catch (ResourceConflictException)
         {
@@ -62,6 +69,40 @@ public sealed class SigningKeyStore(IResourceStore store, ResourceTypeDescriptor
 
     public async Task<SigningKey?> FindAsync(string id, CancellationToken cancellationToken) =>
         (await LoadAsync(cancellationToken)).FirstOrDefault(k => k.Id == id);
+
+    /// <summary>
+    /// The public key for a key id (<c>&lt;prefix&gt;-N</c>), read from the public Secret: works where only the
+    /// public halves were synced (zones).
+    /// </summary>
+    public async Task<RSA?> FindPublicAsync(string id, CancellationToken cancellationToken)
+    {
+        if (publicPrefix is null || !id.StartsWith(prefix + "-", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var name = $"{publicPrefix}-{id[(prefix.Length + 1)..]}";
+        var secret = await store.GetAsync(new ResourceKey(secretType.Name, mesh, name), cancellationToken);
+        if (secret is null)
+        {
+            return null;
+        }
+        lock (_lock)
+        {
+            if (_public.TryGetValue(name, out var cached) && cached.Version == secret.Version)
+            {
+                return cached.Rsa;
+            }
+        }
+        var rsa = RSA.Create();
+        rsa.ImportFromPem(Encoding.UTF8.GetString(secret.GetSpec<SecretSpec>().Bytes));
+        lock (_lock)
+        {
+            _public[name] = (secret.Version, rsa);
+        }
+        return rsa;
+    }
+
+    private readonly Dictionary<string, (long Version, RSA Rsa)> _public = new(StringComparer.Ordinal);
 
     public async Task<IReadOnlyList<SigningKey>> LoadAsync(CancellationToken cancellationToken)
     {
