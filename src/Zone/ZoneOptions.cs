@@ -41,6 +41,9 @@ public sealed class ZoneOptions
 
     public double KdsBackoffMaxSeconds { get; set; } = 30;
 
+    /// <summary>Changes arriving within this many milliseconds are turned into one round of config generation.</summary>
+    public int XdsBatchWindowMs { get; set; } = 10;
+
     public bool Federated => !string.IsNullOrEmpty(GlobalAddress);
 
     public StoreOptions ToStoreOptions() => new() { Store = Store, Redis = Redis, DataDir = DataDir };

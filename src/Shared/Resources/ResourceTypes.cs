@@ -42,6 +42,17 @@ public static class ResourceTypes
         WritableOnZone = true,
     };
 
+    public static readonly ResourceTypeDescriptor DataplaneInsight = new()
+    {
+        Name = "DataplaneInsight",
+        Plural = "dataplane-insights",
+        Aliases = ["dataplaneinsights"],
+        Scope = ResourceScope.Mesh,
+        HasSpecField = false,
+        SpecType = typeof(DataplaneInsightSpec),
+        Flow = KdsFlow.ZoneToGlobal,
+    };
+
     public static readonly ResourceTypeDescriptor ZoneIngress = new()
     {
         Name = "ZoneIngress",
@@ -113,7 +124,7 @@ public static class ResourceTypes
 
     /// <summary>Every registered type, in a stable order.</summary>
     public static IReadOnlyList<ResourceTypeDescriptor> All { get; } =
-        [Mesh, MeshTrafficPermission, Dataplane, ZoneIngress, ZoneEgress, Zone, ZoneInsight, Secret, GlobalSecret];
+        [Mesh, MeshTrafficPermission, Dataplane, DataplaneInsight, ZoneIngress, ZoneEgress, Zone, ZoneInsight, Secret, GlobalSecret];
 
     private static readonly FrozenDictionary<string, ResourceTypeDescriptor> ByName =
         All.ToFrozenDictionary(d => d.Name, StringComparer.Ordinal);

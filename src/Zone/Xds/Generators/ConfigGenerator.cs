@@ -1,0 +1,463 @@
+using System.Collections.Immutable;
+using System.Text;
+using Envoy.Config.Cluster.V3;
+using Envoy.Config.Core.V3;
+using Envoy.Config.Endpoint.V3;
+using Envoy.Config.Listener.V3;
+using Envoy.Config.Route.V3;
+using Envoy.Extensions.Filters.Network.HttpConnectionManager.V3;
+using Envoy.Extensions.Filters.Network.TcpProxy.V3;
+using Envoy.Extensions.TransportSockets.Tls.V3;
+using Federation.Policies;
+using Federation.Resources;
+using Federation.Security.Pki;
+using Federation.Zone.Xds.Server;
+using Federation.Zone.Xds.State;
+using Google.Protobuf.WellKnownTypes;
+using HttpRbac = Envoy.Extensions.Filters.Http.Rbac.V3.RBAC;
+using NetworkRbac = Envoy.Extensions.Filters.Network.Rbac.V3.RBAC;
+using Route = Envoy.Config.Route.V3.Route;
+using Endpoint = Envoy.Config.Endpoint.V3.Endpoint;
+
+namespace Federation.Zone.Xds.Generators;
+
+/// <summary>
+/// Generates a proxy's complete config from the zone state. What every proxy of a mesh shares (outbound
+/// listeners/routes/clusters/endpoints for every service) is built once per mesh version and kind; only the
+/// inbound side (with its RBAC) and the certificates are per proxy.
+/// </summary>
+public sealed class ConfigGenerator
+{
+    private static readonly Duration ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(5));
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<(string Mesh, ProxyKind Kind), (long Version, ImmutableDictionary<string, ImmutableDictionary<string, XdsResource>> Resources)> _outbound = [];
+
+    public ProxySnapshot Generate(ZoneState state, ProxyContext proxy, long version)
+    {
+        var mesh = state.Mesh(proxy.Mesh);
+        if (mesh is null)
+        {
+            return ProxySnapshot.Empty with { Version = version };
+        }
+        var shared = Outbound(mesh, proxy.Kind, state.Zone);
+        var builder = shared.ToDictionary(kv => kv.Key, kv => kv.Value.ToBuilder());
+        foreach (var type in XdsTypes.All)
+        {
+            builder.TryAdd(type, ImmutableDictionary.CreateBuilder<string, XdsResource>(StringComparer.Ordinal));
+        }
+        if (proxy.Kind == ProxyKind.Proxyless)
+        {
+            AddProxylessInbound(mesh, proxy, builder);
+        }
+        else
+        {
+            AddEnvoyInbound(mesh, proxy, builder);
+            AddEnvoyOutboundListeners(mesh, proxy, builder);
+            AddSecrets(mesh, proxy, builder);
+        }
+        var resources = builder.ToImmutableDictionary(kv => kv.Key, kv => kv.Value.ToImmutable());
+        var typeVersions = resources.ToImmutableDictionary(kv => kv.Key, kv => TypeVersion(kv.Value));
+        return new ProxySnapshot(version, resources, typeVersions);
+    }
+
+    private static string TypeVersion(ImmutableDictionary<string, XdsResource> resources)
+    {
+        var text = new StringBuilder();
+        foreach (var r in resources.Values.OrderBy(r => r.Name, StringComparer.Ordinal))
+        {
+            text.Append(r.Name).Append('=').Append(r.Version).Append(';');
+        }
+        return XdsBuild.Hash(Encoding.UTF8.GetBytes(text.ToString()));
+    }
+
+    private ImmutableDictionary<string, ImmutableDictionary<string, XdsResource>> Outbound(MeshView mesh, ProxyKind kind, string zone)
+    {
+        lock (_lock)
+        {
+            if (_outbound.TryGetValue((mesh.Name, kind), out var cached) && cached.Version == mesh.Version)
+            {
+                return cached.Resources;
+            }
+        }
+        var listeners = ImmutableDictionary.CreateBuilder<string, XdsResource>(StringComparer.Ordinal);
+        var routes = ImmutableDictionary.CreateBuilder<string, XdsResource>(StringComparer.Ordinal);
+        var clusters = ImmutableDictionary.CreateBuilder<string, XdsResource>(StringComparer.Ordinal);
+        var endpoints = ImmutableDictionary.CreateBuilder<string, XdsResource>(StringComparer.Ordinal);
+        foreach (var service in mesh.Services.Values)
+        {
+            var clusterName = XdsNames.OutboundCluster(service.Name);
+            clusters[clusterName] = XdsBuild.Resource(clusterName, OutboundCluster(mesh, service, kind));
+            endpoints[clusterName] = XdsBuild.Resource(clusterName, LoadAssignment(mesh, service, zone));
+            var routeName = XdsNames.OutboundRoute(service.Name);
+            routes[routeName] = XdsBuild.Resource(routeName, new RouteConfiguration
+            {
+                Name = routeName,
+                VirtualHosts =
+                {
+                    new VirtualHost
+                    {
+                        Name = service.Name,
+                        Domains = { "*" },
+                        Routes = { new Route { Match = new RouteMatch { Prefix = kind == ProxyKind.Proxyless ? "" : "/" }, Route_ = new RouteAction { Cluster = clusterName } } },
+                    },
+                },
+            });
+            if (kind == ProxyKind.Proxyless)
+            {
+                // The client asks for the Listener named by its target: <service>.<mesh>.mesh, with or without a port.
+                var targets = new List<string> { XdsNames.Sni(service.Name, mesh.Name) };
+                targets.AddRange(service.Ports.Select(p => $"{XdsNames.Sni(service.Name, mesh.Name)}:{p}"));
+                if (mesh.Name == "default")
+                {
+                    targets.Add($"{service.Name}.mesh");
+                }
+                foreach (var target in targets)
+                {
+                    listeners[target] = XdsBuild.Resource(target, ApiListener(target, routeName));
+                }
+            }
+        }
+        var result = ImmutableDictionary<string, ImmutableDictionary<string, XdsResource>>.Empty
+            .Add(XdsTypes.Listener, listeners.ToImmutable())
+            .Add(XdsTypes.RouteConfiguration, routes.ToImmutable())
+            .Add(XdsTypes.Cluster, clusters.ToImmutable())
+            .Add(XdsTypes.ClusterLoadAssignment, endpoints.ToImmutable());
+        lock (_lock)
+        {
+            _outbound[(mesh.Name, kind)] = (mesh.Version, result);
+        }
+        return result;
+    }
+
+    private static Listener ApiListener(string name, string routeName)
+    {
+        var hcm = XdsBuild.Hcm(name);
+        hcm.Rds = new Rds { ConfigSource = XdsBuild.Ads(), RouteConfigName = routeName };
+        hcm.HttpFilters.Add(XdsBuild.Router());
+        return new Listener { Name = name, ApiListener = new ApiListener { ApiListener_ = XdsBuild.Pack(hcm) } };
+    }
+
+    private static Cluster OutboundCluster(MeshView mesh, ServiceView service, ProxyKind kind)
+    {
+        var name = XdsNames.OutboundCluster(service.Name);
+        var cluster = new Cluster
+        {
+            Name = name,
+            Type = Cluster.Types.DiscoveryType.Eds,
+            EdsClusterConfig = new Cluster.Types.EdsClusterConfig { EdsConfig = XdsBuild.Ads(), ServiceName = name },
+            ConnectTimeout = ConnectTimeout,
+            LbPolicy = Cluster.Types.LbPolicy.RoundRobin,
+        };
+        if (kind == ProxyKind.Envoy && service.IsHttp2)
+        {
+            cluster.Http2ProtocolOptions = new Http2ProtocolOptions();
+        }
+        if (mesh.MtlsEnabled)
+        {
+            var spiffe = WorkloadCertificates.SpiffeId(mesh.Name, service.Name);
+            var validation = new CertificateValidationContext
+            {
+                MatchSubjectAltNames = { XdsBuild.Exact(spiffe) },
+            };
+            var common = new CommonTlsContext();
+            if (kind == ProxyKind.Proxyless)
+            {
+                validation.CaCertificateProviderInstance = XdsBuild.Provider();
+                common.TlsCertificateProviderInstance = XdsBuild.Provider();
+                common.ValidationContext = validation;
+            }
+            else
+            {
+                validation.MatchTypedSubjectAltNames.Add(new SubjectAltNameMatcher { SanType = SubjectAltNameMatcher.Types.SanType.Uri, Matcher = XdsBuild.Exact(spiffe) });
+                common.TlsCertificateSdsSecretConfigs.Add(XdsBuild.Sds(XdsNames.IdentitySecret(mesh.Name)));
+                common.CombinedValidationContext = new CommonTlsContext.Types.CombinedCertificateValidationContext
+                {
+                    DefaultValidationContext = validation,
+                    ValidationContextSdsSecretConfig = XdsBuild.Sds(XdsNames.CaSecret(mesh.Name)),
+                };
+            }
+            cluster.TransportSocket = XdsBuild.Tls(new UpstreamTlsContext { CommonTlsContext = common, Sni = XdsNames.Sni(service.Name, mesh.Name) });
+        }
+        return cluster;
+    }
+
+    /// <summary>
+    /// Local instances in this zone's locality; each remote zone as one locality reached at its ingress, weighted by
+    /// its instance count. With locality-aware load balancing, remote zones are priority 1 (used only when no local
+    /// instance is healthy).
+    /// </summary>
+    private static ClusterLoadAssignment LoadAssignment(MeshView mesh, ServiceView service, string zone)
+    {
+        var name = XdsNames.OutboundCluster(service.Name);
+        var cla = new ClusterLoadAssignment { ClusterName = name };
+        var seen = new HashSet<(string, int)>();
+        var local = new LocalityLbEndpoints { Locality = new Locality { Zone = zone } };
+        foreach (var endpoint in service.Local)
+        {
+            if (!seen.Add((endpoint.Address, endpoint.Port)))
+            {
+                continue;
+            }
+            local.LbEndpoints.Add(new LbEndpoint
+            {
+                Endpoint = new Endpoint { Address = XdsBuild.SocketAddress(endpoint.Address, endpoint.Port) },
+                HealthStatus = endpoint.Healthy ? HealthStatus.Healthy : HealthStatus.Unhealthy,
+                LoadBalancingWeight = 1,
+            });
+        }
+        var healthyLocal = service.Local.Count(e => e.Healthy);
+        if (local.LbEndpoints.Count > 0)
+        {
+            local.LoadBalancingWeight = (uint)Math.Max(1, healthyLocal);
+            cla.Endpoints.Add(local);
+        }
+        var localityAware = mesh.Spec.Routing?.LocalityAwareLoadBalancing == true && healthyLocal > 0;
+        foreach (var byZone in service.Remote.GroupBy(r => r.Zone))
+        {
+            var remote = new LocalityLbEndpoints
+            {
+                Locality = new Locality { Zone = byZone.Key },
+                Priority = localityAware ? 1u : 0u,
+            };
+            var weight = 0;
+            foreach (var r in byZone)
+            {
+                if (!seen.Add((r.Address, r.Port)))
+                {
+                    continue;
+                }
+                remote.LbEndpoints.Add(new LbEndpoint
+                {
+                    Endpoint = new Endpoint { Address = XdsBuild.SocketAddress(r.Address, r.Port) },
+                    HealthStatus = HealthStatus.Healthy,
+                    LoadBalancingWeight = (uint)r.Instances,
+                });
+                weight += r.Instances;
+            }
+            if (remote.LbEndpoints.Count > 0)
+            {
+                remote.LoadBalancingWeight = (uint)weight;
+                cla.Endpoints.Add(remote);
+            }
+        }
+        return cla;
+    }
+
+    private static void AddProxylessInbound(MeshView mesh, ProxyContext proxy, Dictionary<string, ImmutableDictionary<string, XdsResource>.Builder> into)
+    {
+        var networking = proxy.Spec.Networking;
+        foreach (var inbound in networking.Inbound ?? [])
+        {
+            var address = inbound.Address ?? networking.Address;
+            var name = XdsNames.ProxylessServerListener(address, inbound.Port);
+            var hcm = XdsBuild.Hcm(XdsNames.InboundListener(address, inbound.Port));
+            hcm.RouteConfig = new RouteConfiguration
+            {
+                Name = XdsNames.InboundListener(address, inbound.Port),
+                VirtualHosts =
+                {
+                    new VirtualHost
+                    {
+                        Name = "inbound",
+                        Domains = { "*" },
+                        Routes = { new Route { Match = new RouteMatch { Prefix = "" }, NonForwardingAction = new NonForwardingAction() } },
+                    },
+                },
+            };
+            var chain = new FilterChain { Name = XdsNames.InboundListener(address, inbound.Port) };
+            if (mesh.MtlsEnabled)
+            {
+                hcm.HttpFilters.Add(HttpRbacFilter(mesh, proxy, inbound));
+                chain.TransportSocket = XdsBuild.Tls(new DownstreamTlsContext
+                {
+                    CommonTlsContext = new CommonTlsContext
+                    {
+                        TlsCertificateProviderInstance = XdsBuild.Provider(),
+                        ValidationContext = new CertificateValidationContext { CaCertificateProviderInstance = XdsBuild.Provider() },
+                    },
+                    RequireClientCertificate = true,
+                });
+            }
+            hcm.HttpFilters.Add(XdsBuild.Router());
+            chain.Filters.Add(new Filter { Name = XdsBuild.HcmFilterName, TypedConfig = XdsBuild.Pack(hcm) });
+            var listener = new Listener
+            {
+                Name = name,
+                Address = XdsBuild.SocketAddress(address, inbound.Port),
+                TrafficDirection = TrafficDirection.Inbound,
+                FilterChains = { chain },
+            };
+            into[XdsTypes.Listener][name] = XdsBuild.Resource(name, listener);
+        }
+    }
+
+    private static HttpFilter HttpRbacFilter(MeshView mesh, ProxyContext proxy, Resources.Types.DataplaneInbound inbound)
+    {
+        var rules = TrafficPermissions.Resolve(mesh.Permissions, proxy.Name, inbound.Tags);
+        var (allow, shadow) = RbacBuilder.Build(mesh.Name, rules);
+        var rbac = new HttpRbac { Rules = allow };
+        if (shadow is not null)
+        {
+            rbac.ShadowRules = shadow;
+            rbac.ShadowRulesStatPrefix = "shadow_deny_";
+        }
+        return new HttpFilter { Name = XdsBuild.HttpRbacFilterName, TypedConfig = XdsBuild.Pack(rbac) };
+    }
+
+    private static void AddEnvoyInbound(MeshView mesh, ProxyContext proxy, Dictionary<string, ImmutableDictionary<string, XdsResource>.Builder> into)
+    {
+        var networking = proxy.Spec.Networking;
+        foreach (var inbound in networking.Inbound ?? [])
+        {
+            var address = inbound.Address ?? networking.Address;
+            var servicePort = inbound.ServicePort ?? inbound.Port;
+            var localCluster = XdsNames.LocalCluster(servicePort);
+            var protocol = inbound.Tags.GetValueOrDefault(WellKnownLabels.Protocol, "tcp");
+            var http = protocol is "http" or "http2" or "grpc";
+            var cluster = new Cluster
+            {
+                Name = localCluster,
+                Type = Cluster.Types.DiscoveryType.Static,
+                ConnectTimeout = ConnectTimeout,
+                LoadAssignment = new ClusterLoadAssignment
+                {
+                    ClusterName = localCluster,
+                    Endpoints =
+                    {
+                        new LocalityLbEndpoints
+                        {
+                            LbEndpoints = { new LbEndpoint { Endpoint = new Endpoint { Address = XdsBuild.SocketAddress(inbound.ServiceAddress ?? "127.0.0.1", servicePort) } } },
+                        },
+                    },
+                },
+            };
+            if (protocol is "http2" or "grpc")
+            {
+                cluster.Http2ProtocolOptions = new Http2ProtocolOptions();
+            }
+            into[XdsTypes.Cluster][localCluster] = XdsBuild.Resource(localCluster, cluster);
+
+            var name = XdsNames.InboundListener(address, inbound.Port);
+            var chain = new FilterChain { Name = name };
+            if (http)
+            {
+                var hcm = XdsBuild.Hcm(name);
+                hcm.RouteConfig = new RouteConfiguration
+                {
+                    Name = name,
+                    VirtualHosts =
+                    {
+                        new VirtualHost
+                        {
+                            Name = inbound.Tags.GetValueOrDefault(WellKnownLabels.Service, "inbound"),
+                            Domains = { "*" },
+                            Routes = { new Route { Match = new RouteMatch { Prefix = "/" }, Route_ = new RouteAction { Cluster = localCluster } } },
+                        },
+                    },
+                };
+                if (mesh.MtlsEnabled)
+                {
+                    // RBAC comes first, before anything reaches the application.
+                    hcm.HttpFilters.Add(HttpRbacFilter(mesh, proxy, inbound));
+                }
+                hcm.HttpFilters.Add(XdsBuild.Router());
+                chain.Filters.Add(new Filter { Name = XdsBuild.HcmFilterName, TypedConfig = XdsBuild.Pack(hcm) });
+            }
+            else
+            {
+                if (mesh.MtlsEnabled)
+                {
+                    var rules = TrafficPermissions.Resolve(mesh.Permissions, proxy.Name, inbound.Tags);
+                    var (allow, shadow) = RbacBuilder.Build(mesh.Name, rules);
+                    var rbac = new NetworkRbac { Rules = allow, StatPrefix = name };
+                    if (shadow is not null)
+                    {
+                        rbac.ShadowRules = shadow;
+                    }
+                    chain.Filters.Add(new Filter { Name = XdsBuild.NetworkRbacFilterName, TypedConfig = XdsBuild.Pack(rbac) });
+                }
+                chain.Filters.Add(new Filter { Name = XdsBuild.TcpProxyFilterName, TypedConfig = XdsBuild.Pack(new TcpProxy { StatPrefix = name, Cluster = localCluster }) });
+            }
+            if (mesh.MtlsEnabled)
+            {
+                chain.TransportSocket = XdsBuild.Tls(new DownstreamTlsContext
+                {
+                    CommonTlsContext = new CommonTlsContext
+                    {
+                        TlsCertificateSdsSecretConfigs = { XdsBuild.Sds(XdsNames.IdentitySecret(mesh.Name)) },
+                        ValidationContextSdsSecretConfig = XdsBuild.Sds(XdsNames.CaSecret(mesh.Name)),
+                    },
+                    RequireClientCertificate = true,
+                });
+            }
+            var listener = new Listener
+            {
+                Name = name,
+                Address = XdsBuild.SocketAddress(address, inbound.Port),
+                TrafficDirection = TrafficDirection.Inbound,
+                FilterChains = { chain },
+            };
+            into[XdsTypes.Listener][name] = XdsBuild.Resource(name, listener);
+        }
+    }
+
+    private static void AddEnvoyOutboundListeners(MeshView mesh, ProxyContext proxy, Dictionary<string, ImmutableDictionary<string, XdsResource>.Builder> into)
+    {
+        foreach (var outbound in proxy.Spec.Networking.Outbound ?? [])
+        {
+            if (outbound.Tags?.GetValueOrDefault(WellKnownLabels.Service) is not { } serviceName)
+            {
+                continue;
+            }
+            var address = outbound.Address ?? "127.0.0.1";
+            var name = XdsNames.OutboundListener(address, outbound.Port);
+            var cluster = XdsNames.OutboundCluster(serviceName);
+            var http = mesh.Services.TryGetValue(serviceName, out var service) && service.IsHttp;
+            var chain = new FilterChain { Name = name };
+            if (http)
+            {
+                var hcm = XdsBuild.Hcm(name);
+                hcm.Rds = new Rds { ConfigSource = XdsBuild.Ads(), RouteConfigName = XdsNames.OutboundRoute(serviceName) };
+                hcm.HttpFilters.Add(XdsBuild.Router());
+                chain.Filters.Add(new Filter { Name = XdsBuild.HcmFilterName, TypedConfig = XdsBuild.Pack(hcm) });
+            }
+            else
+            {
+                chain.Filters.Add(new Filter { Name = XdsBuild.TcpProxyFilterName, TypedConfig = XdsBuild.Pack(new TcpProxy { StatPrefix = name, Cluster = cluster }) });
+            }
+            var listener = new Listener
+            {
+                Name = name,
+                Address = XdsBuild.SocketAddress(address, outbound.Port),
+                TrafficDirection = TrafficDirection.Outbound,
+                FilterChains = { chain },
+            };
+            into[XdsTypes.Listener][name] = XdsBuild.Resource(name, listener);
+        }
+    }
+
+    private static void AddSecrets(MeshView mesh, ProxyContext proxy, Dictionary<string, ImmutableDictionary<string, XdsResource>.Builder> into)
+    {
+        if (!mesh.MtlsEnabled || proxy.Certificate is not { } cert)
+        {
+            return;
+        }
+        var identity = XdsNames.IdentitySecret(mesh.Name);
+        into[XdsTypes.Secret][identity] = XdsBuild.Resource(identity, new Secret
+        {
+            Name = identity,
+            TlsCertificate = new TlsCertificate
+            {
+                CertificateChain = new DataSource { InlineBytes = Google.Protobuf.ByteString.CopyFromUtf8(cert.CertificatePem) },
+                PrivateKey = new DataSource { InlineBytes = Google.Protobuf.ByteString.CopyFromUtf8(cert.KeyPem) },
+            },
+        });
+        var ca = XdsNames.CaSecret(mesh.Name);
+        into[XdsTypes.Secret][ca] = XdsBuild.Resource(ca, new Secret
+        {
+            Name = ca,
+            ValidationContext = new CertificateValidationContext { TrustedCa = new DataSource { InlineBytes = Google.Protobuf.ByteString.CopyFromUtf8(cert.CaPem) } },
+        });
+    }
+}

@@ -1,0 +1,247 @@
+using System.Collections.Immutable;
+using System.Threading.Channels;
+using Federation.Resources;
+using Federation.Resources.Types;
+using Federation.Security.Pki;
+using Federation.Stores;
+
+namespace Federation.Zone.Xds.State;
+
+/// <summary>
+/// Keeps <see cref="ZoneState"/> current from the store's changes: an in-memory mirror of the types config
+/// depends on (Mesh, Dataplane, MeshTrafficPermission, Secret, ZoneIngress), updated per change; only the meshes
+/// a batch touched are rebuilt. Subscribers learn which meshes changed.
+/// </summary>
+public sealed partial class ZoneStateBuilder : BackgroundService
+{
+    public static readonly IReadOnlySet<string> Types = new HashSet<string>(StringComparer.Ordinal)
+    {
+        ResourceTypes.Mesh.Name, ResourceTypes.Dataplane.Name, ResourceTypes.MeshTrafficPermission.Name,
+        ResourceTypes.Secret.Name, ResourceTypes.ZoneIngress.Name,
+    };
+
+    private readonly IResourceStore _store;
+    private readonly string _zone;
+    private readonly TimeSpan _batchWindow;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ZoneStateBuilder> _logger;
+    private readonly Channel<ResourceChange> _changes = Channel.CreateUnbounded<ResourceChange>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Dictionary<string, Dictionary<ResourceKey, Resource>> _mirror = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private ZoneState _current;
+    private long _version;
+
+    public ZoneStateBuilder(IResourceStore store, ZoneOptions options, TimeProvider time, ILogger<ZoneStateBuilder> logger)
+    {
+        _store = store;
+        _zone = options.Zone;
+        _batchWindow = TimeSpan.FromMilliseconds(options.XdsBatchWindowMs);
+        _time = time;
+        _logger = logger;
+        _current = new ZoneState(_zone, 0, ImmutableDictionary<string, MeshView>.Empty);
+        foreach (var t in Types)
+        {
+            _mirror[t] = [];
+        }
+    }
+
+    public ZoneState Current => Volatile.Read(ref _current);
+
+    public Task Loaded => _loaded.Task;
+
+    /// <summary>Raised (on the builder's loop) after a new state is published, with the meshes that changed.</summary>
+    public event Action<ZoneState, IReadOnlySet<string>>? Changed;
+
+    public void Enqueue(ResourceChange change)
+    {
+        if (change.Kind == ChangeKind.Reset || Types.Contains(change.Key.Type))
+        {
+            _changes.Writer.TryWrite(change);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await ReloadAsync(stoppingToken);
+            _loaded.TrySetResult();
+            var reader = _changes.Reader;
+            while (await reader.WaitToReadAsync(stoppingToken))
+            {
+                if (_batchWindow > TimeSpan.Zero)
+                {
+                    await Task.Delay(_batchWindow, _time, stoppingToken);
+                }
+                var touched = new HashSet<string>(StringComparer.Ordinal);
+                var reset = false;
+                while (reader.TryRead(out var change))
+                {
+                    if (change.Kind == ChangeKind.Reset)
+                    {
+                        reset = true;
+                        continue;
+                    }
+                    var byKey = _mirror[change.Key.Type];
+                    if (change.Kind == ChangeKind.Deleted)
+                    {
+                        byKey.Remove(change.Key);
+                    }
+                    else
+                    {
+                        byKey[change.Key] = change.Resource!;
+                    }
+                    touched.UnionWith(MeshesOf(change.Resource!));
+                }
+                if (reset)
+                {
+                    await ReloadAsync(stoppingToken);
+                }
+                else if (touched.Count > 0)
+                {
+                    Publish(touched);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            _loaded.TrySetException(e);
+            LogFailed(_logger, e);
+            throw;
+        }
+    }
+
+    /// <summary>Which meshes a change affects (ZoneIngress: every mesh it advertises).</summary>
+    private static IEnumerable<string> MeshesOf(Resource resource)
+    {
+        if (resource.Type == ResourceTypes.Mesh.Name)
+        {
+            return [resource.Name];
+        }
+        if (resource.Type == ResourceTypes.ZoneIngress.Name)
+        {
+            return (resource.GetSpec<ZoneIngressSpec>().AvailableServices ?? []).Select(s => s.Mesh).Distinct().Append("*");
+        }
+        return [resource.Mesh];
+    }
+
+    private async Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        foreach (var type in Types)
+        {
+            var all = await _store.ListAllAsync(type, cancellationToken: cancellationToken);
+            _mirror[type] = all.ToDictionary(r => r.Key);
+        }
+        Publish(null);
+    }
+
+    private void Publish(HashSet<string>? touched)
+    {
+        var previous = Current;
+        var version = ++_version;
+        var meshNames = _mirror[ResourceTypes.Mesh.Name].Values.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+        var rebuildAll = touched is null || touched.Contains("*");
+        var meshes = previous.Meshes.RemoveRange(previous.Meshes.Keys.Where(k => !meshNames.Contains(k)));
+        var changed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in meshNames)
+        {
+            if (rebuildAll || touched!.Contains(name) || !meshes.ContainsKey(name))
+            {
+                meshes = meshes.SetItem(name, BuildMesh(name, version));
+                changed.Add(name);
+            }
+        }
+        changed.UnionWith(previous.Meshes.Keys.Where(k => !meshNames.Contains(k)));
+        var state = new ZoneState(_zone, version, meshes);
+        Volatile.Write(ref _current, state);
+        Changed?.Invoke(state, changed);
+    }
+
+    private MeshView BuildMesh(string name, long version)
+    {
+        var mesh = _mirror[ResourceTypes.Mesh.Name][ResourceKey.Global(ResourceTypes.Mesh.Name, name)];
+        var spec = mesh.GetSpec<MeshSpec>();
+        var secrets = _mirror[ResourceTypes.Secret.Name];
+        MeshCaMaterial? ca = null;
+        var backend = spec.EnabledBackend;
+        if (backend is not null)
+        {
+            ca = MeshCa.FromSecrets(
+                secrets.GetValueOrDefault(new ResourceKey(ResourceTypes.Secret.Name, name, MeshCa.CertSecretName(name, backend.Name))),
+                secrets.GetValueOrDefault(new ResourceKey(ResourceTypes.Secret.Name, name, MeshCa.KeySecretName(name, backend.Name))));
+        }
+
+        var dataplanes = _mirror[ResourceTypes.Dataplane.Name].Values.Where(d => d.Mesh == name).ToImmutableDictionary(d => d.Name, StringComparer.Ordinal);
+        var local = new Dictionary<string, List<LocalEndpoint>>(StringComparer.Ordinal);
+        var protocols = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var dp in dataplanes.Values.OrderBy(d => d.Name, StringComparer.Ordinal))
+        {
+            var networking = dp.GetSpec<DataplaneSpec>().Networking;
+            foreach (var inbound in networking.Inbound ?? [])
+            {
+                if (!inbound.Tags.TryGetValue(WellKnownLabels.Service, out var service))
+                {
+                    continue;
+                }
+                var tags = new Dictionary<string, string>(inbound.Tags, StringComparer.Ordinal) { [WellKnownLabels.Zone] = _zone };
+                (local.TryGetValue(service, out var list) ? list : local[service] = []).Add(
+                    new LocalEndpoint(dp.Name, inbound.Address ?? networking.AdvertisedAddress ?? networking.Address, inbound.Port, tags, inbound.IsReady));
+                if (inbound.Tags.TryGetValue(WellKnownLabels.Protocol, out var protocol))
+                {
+                    protocols.TryAdd(service, protocol);
+                }
+            }
+        }
+
+        var remote = new Dictionary<string, List<RemoteEndpoint>>(StringComparer.Ordinal);
+        foreach (var ingress in _mirror[ResourceTypes.ZoneIngress.Name].Values)
+        {
+            var owner = ingress.GetLabel(WellKnownLabels.Zone);
+            var ingressSpec = ingress.GetSpec<ZoneIngressSpec>();
+            var address = ingressSpec.Networking.AdvertisedAddress;
+            var port = ingressSpec.Networking.AdvertisedPort;
+            if (owner is null || owner == _zone || address is null || port is null)
+            {
+                continue;
+            }
+            foreach (var available in ingressSpec.AvailableServices ?? [])
+            {
+                if (available.Mesh != name || available.Instances <= 0 || !available.Tags.TryGetValue(WellKnownLabels.Service, out var service))
+                {
+                    continue;
+                }
+                var list = remote.TryGetValue(service, out var l) ? l : remote[service] = [];
+                // Several instances of one ingress (or several tag sets) behind one advertised address count once.
+                var existing = list.FindIndex(r => r.Zone == owner && r.Address == address && r.Port == port);
+                if (existing >= 0)
+                {
+                    list[existing] = list[existing] with { Instances = list[existing].Instances + available.Instances };
+                }
+                else
+                {
+                    list.Add(new RemoteEndpoint(owner, address, port.Value, available.Instances));
+                }
+                if (available.Tags.TryGetValue(WellKnownLabels.Protocol, out var protocol))
+                {
+                    protocols.TryAdd(service, protocol);
+                }
+            }
+        }
+
+        var services = local.Keys.Union(remote.Keys).ToImmutableSortedDictionary(s => s, s => new ServiceView(
+            s,
+            protocols.GetValueOrDefault(s, "tcp"),
+            [.. local.GetValueOrDefault(s) ?? []],
+            // Cross-zone traffic needs mTLS (the ingress routes by SNI and never terminates TLS).
+            spec.MtlsEnabled ? [.. (remote.GetValueOrDefault(s) ?? []).OrderBy(r => r.Zone, StringComparer.Ordinal)] : []), StringComparer.Ordinal);
+
+        var permissions = _mirror[ResourceTypes.MeshTrafficPermission.Name].Values.Where(p => p.Mesh == name).OrderBy(p => p.Name, StringComparer.Ordinal).ToImmutableArray();
+        return new MeshView(name, version, spec, ca, backend?.Name, services, permissions, dataplanes);
+    }
+
+    [LoggerMessage(EventId = 60, EventName = "ZoneStateFailed", Level = LogLevel.Critical, Message = "The zone state builder stopped")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+}
