@@ -44,6 +44,12 @@ public sealed class ZoneOptions
     /// <summary>Changes arriving within this many milliseconds are turned into one round of config generation.</summary>
     public int XdsBatchWindowMs { get; set; } = 10;
 
+    /// <summary>How proxies authenticate to xDS: <c>dpToken</c> (default) or <c>none</c>.</summary>
+    public string DpAuth { get; set; } = "dpToken";
+
+    /// <summary>How often proxy insights (ACKs, NACKs, versions) are written.</summary>
+    public int InsightFlushIntervalMs { get; set; } = 1000;
+
     public bool Federated => !string.IsNullOrEmpty(GlobalAddress);
 
     public StoreOptions ToStoreOptions() => new() { Store = Store, Redis = Redis, DataDir = DataDir };
@@ -61,6 +67,7 @@ public sealed class ZoneOptions
         new("--zone-token-file", $"{Section}:ZoneTokenFile", "file holding the zone token issued by the global"),
         new("--kds-ca-file", $"{Section}:KdsCaFile", "CA certificate (PEM) of the global's KDS server"),
         new("--bind-address", $"{Section}:BindAddress", "address to listen on", "127.0.0.1"),
+        new("--dp-auth", $"{Section}:DpAuth", "proxy authentication on xDS: dpToken or none", "dpToken"),
         new("--kds-max-message-bytes", $"{Section}:KdsMaxMessageBytes", "largest KDS message in bytes", "33554432"),
         new("--kds-backoff-min", $"{Section}:KdsBackoffMinSeconds", "first reconnect delay to the global, in seconds", "1"),
         new("--kds-backoff-max", $"{Section}:KdsBackoffMaxSeconds", "longest reconnect delay to the global, in seconds", "30"),
@@ -86,6 +93,10 @@ public sealed class ZoneOptions
         if (!System.Net.IPAddress.TryParse(BindAddress, out _))
         {
             yield return $"--bind-address must be an IP address (got '{BindAddress}')";
+        }
+        if (DpAuth is not ("dpToken" or "none"))
+        {
+            yield return $"--dp-auth must be dpToken or none (got '{DpAuth}')";
         }
         if (KdsBackoffMinSeconds <= 0 || KdsBackoffMaxSeconds < KdsBackoffMinSeconds)
         {
