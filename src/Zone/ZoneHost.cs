@@ -2,7 +2,12 @@ using System.Net;
 using Federation.Api;
 using Federation.Hosting;
 using Federation.Kds.Cache;
+using Federation.Zone.Api;
 using Federation.Zone.Kds;
+using Federation.Zone.Xds.Generators;
+using Federation.Zone.Xds.Proxies;
+using Federation.Zone.Xds.Server;
+using Federation.Zone.Xds.State;
 using Microsoft.Extensions.Options;
 
 namespace Federation.Zone;
@@ -28,6 +33,13 @@ public static class ZoneHost
         builder.Services.AddSingleton<KdsResourceCache>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<KdsResourceCache>());
         builder.Services.AddSingleton<KdsClientState>();
+        builder.Services.AddSingleton<ZoneStateBuilder>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ZoneStateBuilder>());
+        builder.Services.AddSingleton<ConfigGenerator>();
+        builder.Services.AddSingleton<CertificateManager>();
+        builder.Services.AddSingleton<ProxyRegistry>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ProxyRegistry>());
+        builder.Services.AddSingleton<IXdsSnapshotSource, ZoneXdsSource>();
         if (options.Federated)
         {
             builder.Services.AddSingleton<KdsClient>();
@@ -37,6 +49,12 @@ public static class ZoneHost
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(bind, options.ApiPort, l => l.Tag(ListenerTagging.Api));
+            k.Listen(bind, options.XdsPort, l =>
+            {
+                // Plaintext HTTP/2: proxyless gRPC clients cannot use TLS to the control plane (grpc-js-xds).
+                l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2;
+                l.Tag(ListenerTagging.Grpc);
+            });
         });
         configure?.Invoke(builder);
         var app = builder.Build();
@@ -49,6 +67,7 @@ public static class ZoneHost
             connections = state.Connections,
             lastError = state.LastError,
         }));
+        app.MapCertificateEndpoints();
         app.MapControlPlaneApi();
         return app;
     }

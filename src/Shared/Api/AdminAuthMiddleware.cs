@@ -10,26 +10,24 @@ namespace Federation.Api;
 /// Writes (and, from other hosts, reads) need the admin bearer token: 401 without one, 403 with a wrong one.
 /// Paths a caller authenticates differently (the dataplane token routes) are exempt.
 /// </summary>
-public sealed class AdminAuthMiddleware(RequestDelegate next, AdminToken token, ApiOptions options)
+public sealed partial class AdminAuthMiddleware(RequestDelegate next, AdminToken token, ApiOptions options, DataplaneTokenService dataplaneTokens)
 {
     private static readonly PathString[] OpenPaths = [new("/metrics")];
 
-    public Task InvokeAsync(HttpContext http)
+    public async Task InvokeAsync(HttpContext http)
     {
         if (Hosting.ListenerTagging.ListenerOf(http) == Hosting.ListenerTagging.Grpc)
         {
             // gRPC services (KDS, xDS) authenticate callers with their own tokens.
-            return next(http);
+            await next(http);
+            return;
         }
         var method = http.Request.Method;
         var isRead = HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method);
         if (isRead && ((options.AllowLoopbackReads && IsLoopback(http)) || OpenPaths.Any(p => http.Request.Path.StartsWithSegments(p))))
         {
-            return next(http);
-        }
-        if (http.GetEndpoint()?.Metadata.GetMetadata<AllowWithoutAdminTokenAttribute>() is not null)
-        {
-            return next(http);
+            await next(http);
+            return;
         }
         var header = http.Request.Headers.Authorization.ToString();
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
@@ -38,19 +36,30 @@ public sealed class AdminAuthMiddleware(RequestDelegate next, AdminToken token, 
             throw new ApiException(401, "Unauthorized",
                 "authentication required: send 'Authorization: Bearer <admin token>' (the token is in the control plane's data directory, file admin-token)");
         }
-        var given = Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim());
+        var bearer = header["Bearer ".Length..].Trim();
+        var given = Encoding.UTF8.GetBytes(bearer);
         var expected = Encoding.UTF8.GetBytes(token.Value);
         if (!CryptographicOperations.FixedTimeEquals(given, expected))
         {
+            // A proxy may register, unregister and fetch the certificate of its own Dataplane with its dataplane token.
+            if (DataplanePath().Match(http.Request.Path.Value ?? "") is { Success: true } m && !isRead)
+            {
+                var check = await dataplaneTokens.ValidateAsync(bearer, Uri.UnescapeDataString(m.Groups["mesh"].Value), Uri.UnescapeDataString(m.Groups["name"].Value), http.RequestAborted);
+                if (check.IsValid)
+                {
+                    await next(http);
+                    return;
+                }
+                throw ApiException.Forbidden($"the bearer token is neither the admin token nor a valid dataplane token for this Dataplane: {check.Message}");
+            }
             throw ApiException.Forbidden("the bearer token is not this control plane's admin token");
         }
-        return next(http);
+        await next(http);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^/meshes/(?<mesh>[^/]+)/dataplanes/(?<name>[^/_][^/]*)(/_certificate)?$")]
+    private static partial System.Text.RegularExpressions.Regex DataplanePath();
 
     private static bool IsLoopback(HttpContext http) =>
         http.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip);
 }
-
-/// <summary>Marks endpoints that authenticate callers on their own (e.g. with a dataplane token).</summary>
-[AttributeUsage(AttributeTargets.Method | AttributeTargets.Class)]
-public sealed class AllowWithoutAdminTokenAttribute : Attribute;

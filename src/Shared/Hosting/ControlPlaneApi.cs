@@ -55,6 +55,7 @@ public static class ControlPlaneApi
         }, Serialization.FederationJson.Options));
         app.MapResourceApi();
         app.MapDataplaneTokenEndpoints();
+        app.MapDataplaneOverviewEndpoints();
         app.MapFallback((HttpContext http) => throw ApiException.NotFound($"no such API path: {http.Request.Method} {http.Request.Path}"));
         return app;
     }

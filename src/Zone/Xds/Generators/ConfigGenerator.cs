@@ -14,10 +14,10 @@ using Federation.Security.Pki;
 using Federation.Zone.Xds.Server;
 using Federation.Zone.Xds.State;
 using Google.Protobuf.WellKnownTypes;
+using Endpoint = Envoy.Config.Endpoint.V3.Endpoint;
 using HttpRbac = Envoy.Extensions.Filters.Http.Rbac.V3.RBAC;
 using NetworkRbac = Envoy.Extensions.Filters.Network.Rbac.V3.RBAC;
 using Route = Envoy.Config.Route.V3.Route;
-using Endpoint = Envoy.Config.Endpoint.V3.Endpoint;
 
 namespace Federation.Zone.Xds.Generators;
 
