@@ -209,9 +209,8 @@ public sealed class GetCommandTests
         var result = await cli.RunAsync("get", "foo");
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Equal(
-            "Error: unknown resource type \"foo\"; known types: meshes, meshtrafficpermissions, dataplanes, zoneingresses, zoneegresses, zones, zoneinsights, secrets, global-secrets\n",
-            result.Error);
+        var known = string.Join(", ", Federation.Resources.ResourceTypes.All.Select(t => t.Plural));
+        Assert.Equal($"Error: unknown resource type \"foo\"; known types: {known}\n", result.Error);
     }
 
     [Fact]
