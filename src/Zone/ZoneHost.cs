@@ -15,6 +15,18 @@ namespace Federation.Zone;
 /// <summary>Builds a zone control plane: one place for the executable and the in-process test hosts.</summary>
 public static class ZoneHost
 {
+    /// <summary>The port a listener really bound (differs from the option when the option is 0).</summary>
+    public static int ActualPort(WebApplication app, int configured)
+    {
+        if (configured != 0)
+        {
+            return configured;
+        }
+        var addresses = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? [];
+        return addresses.Select(a => new Uri(a).Port).LastOrDefault();
+    }
+
     public static WebApplication Build(IReadOnlyDictionary<string, string?> overrides, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
@@ -66,6 +78,13 @@ public static class ZoneHost
             connected = state.Connected,
             connections = state.Connections,
             lastError = state.LastError,
+        }));
+        app.MapGet("/status/xds", (ZoneOptions o, ProxyRegistry proxies) => TypedResults.Json(new
+        {
+            address = $"{o.BindAddress}:{ActualPort(app, o.XdsPort)}",
+            zone = o.Zone,
+            dpAuth = o.DpAuth,
+            connectedProxies = proxies.Count,
         }));
         app.MapCertificateEndpoints();
         app.MapControlPlaneApi();
