@@ -15,60 +15,32 @@ namespace Federation.Global.Tokens;
 /// </summary>
 public sealed class ZoneTokenService(IResourceStore store, TimeProvider time)
 {
-    public const string Audience = "federation-zone";
-    public const string KeyPrefix = "zone-token-signing-key";
-    public const string RevocationsName = "zone-token-revocations";
-    public const string ZoneClaim = "zone";
-    public const string ScopeClaim = "scope";
+    public const string Audience = ZoneTokenVerifier.Audience;
+    public const string RevocationsName = ZoneTokenVerifier.RevocationsName;
+    public const string KeyPrefix = ZoneTokenVerifier.KeyPrefix;
+    public const string ZoneClaim = ZoneTokenVerifier.ZoneClaim;
+    public const string ScopeClaim = ZoneTokenVerifier.ScopeClaim;
 
-    /// <summary>What a token may be used for: a zone control plane, or a zone's ingress/egress proxy.</summary>
-    public static readonly IReadOnlyList<string> Scopes = ["cp", "ingress", "egress"];
+    public static IReadOnlyList<string> Scopes => ZoneTokenVerifier.Scopes;
 
     public static readonly TimeSpan MaxValidity = TimeSpan.FromDays(3650);
 
-    public SigningKeyStore Keys { get; } = new(store, ResourceTypes.GlobalSecret, "", KeyPrefix);
+    private readonly ZoneTokenVerifier _verifier = new(store, time);
+
+    public SigningKeyStore Keys => _verifier.Keys;
 
     public Task EnsureKeysAsync(CancellationToken cancellationToken) => Keys.EnsureAsync(cancellationToken);
 
     public async Task<string> IssueAsync(string zone, TimeSpan validFor, IReadOnlyList<string> scopes, CancellationToken cancellationToken)
     {
         var key = await Keys.CurrentAsync(cancellationToken);
-        var claims = new Dictionary<string, object> { [ZoneClaim] = zone, [ScopeClaim] = scopes.ToArray() };
+        var claims = new Dictionary<string, object> { [ZoneTokenVerifier.ZoneClaim] = zone, [ZoneTokenVerifier.ScopeClaim] = scopes.ToArray() };
         return Jwt.Issue(key, Audience, claims, time.GetUtcNow(), validFor, Jwt.NewTokenId());
     }
 
-    /// <summary>
-    /// Checks signature, expiry, revocation, that the token names <paramref name="zone"/> and carries
-    /// <paramref name="scope"/>. The message says which check failed.
-    /// </summary>
-    public async Task<TokenCheck> ValidateAsync(string token, string zone, string scope, CancellationToken cancellationToken)
-    {
-        var check = await Jwt.ValidateAsync(token, Audience, async kid => (await Keys.FindAsync(kid, cancellationToken))?.Rsa, time.GetUtcNow());
-        if (!check.IsValid)
-        {
-            return check;
-        }
-        var tokenZone = check.Claim(ZoneClaim);
-        if (string.IsNullOrEmpty(tokenZone))
-        {
-            return TokenCheck.Fail(TokenFailure.Malformed, "the token names no zone");
-        }
-        var id = check.Token!.Id;
-        if ((await RevokedAsync(cancellationToken)).Contains(id))
-        {
-            return TokenCheck.Fail(TokenFailure.Revoked, $"token {id} was revoked");
-        }
-        if (tokenZone != zone)
-        {
-            return TokenCheck.Fail(TokenFailure.WrongSubject, $"the token is for zone '{tokenZone}', but the caller says it is zone '{zone}'");
-        }
-        var scopes = check.ClaimList(ScopeClaim);
-        if (!scopes.Contains(scope))
-        {
-            return TokenCheck.Fail(TokenFailure.WrongScope, $"the token's scope is [{string.Join(", ", scopes)}]; '{scope}' is needed here");
-        }
-        return check;
-    }
+    /// <inheritdoc cref="ZoneTokenVerifier.ValidateAsync"/>
+    public Task<TokenCheck> ValidateAsync(string token, string zone, string scope, CancellationToken cancellationToken) =>
+        _verifier.ValidateAsync(token, zone, scope, cancellationToken);
 
     /// <summary>The id of a token this control plane issued, read without trusting it (for revocation by token).</summary>
     public static string? ReadTokenId(string token)
@@ -77,18 +49,12 @@ public sealed class ZoneTokenService(IResourceStore store, TimeProvider time)
         return handler.CanReadToken(token) ? handler.ReadJsonWebToken(token).Id : null;
     }
 
-    public async Task<IReadOnlySet<string>> RevokedAsync(CancellationToken cancellationToken)
-    {
-        var secret = await store.GetAsync(ResourceKey.Global(ResourceTypes.GlobalSecret.Name, RevocationsName), cancellationToken);
-        if (secret is null)
-        {
-            return new HashSet<string>();
-        }
-        var ids = JsonSerializer.Deserialize<string[]>(Encoding.UTF8.GetString(secret.GetSpec<SecretSpec>().Bytes)) ?? [];
-        return new HashSet<string>(ids, StringComparer.Ordinal);
-    }
+    public Task<IReadOnlySet<string>> RevokedAsync(CancellationToken cancellationToken) => _verifier.RevokedAsync(cancellationToken);
 
-    /// <summary>Adds a token id to the revocation list (optimistic concurrency, retried on a race).</summary>
+    /// <summary>
+    /// Adds a token id to the revocation list (optimistic concurrency, retried on a race). The list is synced to
+    /// zones, which check ingress/egress tokens against it; token ids are not secret.
+    /// </summary>
     public async Task RevokeAsync(string tokenId, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
@@ -104,7 +70,7 @@ public sealed class ZoneTokenService(IResourceStore store, TimeProvider time)
             }
             ids.Add(tokenId);
             var spec = new SecretSpec { Data = Convert.ToBase64String(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(ids))) };
-            var resource = new Resource(key, ResourceTypes.GlobalSecret.SerializeSpec(spec)).WithLabel(SecretLabels.Private, "true");
+            var resource = new Resource(key, ResourceTypes.GlobalSecret.SerializeSpec(spec));
             try
             {
                 await store.PutAsync(resource, existing?.Version ?? 0, cancellationToken);

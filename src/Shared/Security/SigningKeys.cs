@@ -23,11 +23,32 @@ public sealed class SigningKeyStore(IResourceStore store, ResourceTypeDescriptor
     /// <summary>Creates key 1 if there is none (safe against another replica doing the same).</summary>
     public async Task EnsureAsync(CancellationToken cancellationToken)
     {
-        if ((await LoadAsync(cancellationToken)).Count > 0)
+        var keys = await LoadAsync(cancellationToken);
+        if (keys.Count == 0)
+        {
+            await RotateAsync(cancellationToken);
+            return;
+        }
+        if (publicPrefix is null)
         {
             return;
         }
-        await RotateAsync(cancellationToken);
+        // Keys made before public halves were published get theirs now.
+        foreach (var key in keys)
+        {
+            var name = $"{publicPrefix}-{key.Serial}";
+            if (await store.GetAsync(new ResourceKey(secretType.Name, mesh, name), cancellationToken) is null)
+            {
+                var publicSpec = new SecretSpec { Data = Convert.ToBase64String(Encoding.UTF8.GetBytes(key.Rsa.ExportSubjectPublicKeyInfoPem())) };
+                try
+                {
+                    await store.CreateAsync(new Resource(new ResourceKey(secretType.Name, mesh, name), secretType.SerializeSpec(publicSpec)), cancellationToken);
+                }
+                catch (ResourceConflictException)
+                {
+                }
+            }
+        }
     }
 
     /// <summary>Adds a new newest key; older keys keep verifying what they signed.</summary>
