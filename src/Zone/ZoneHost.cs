@@ -52,6 +52,8 @@ public static class ZoneHost
         builder.Services.AddSingleton<ProxyRegistry>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProxyRegistry>());
         builder.Services.AddSingleton<IXdsSnapshotSource, ZoneXdsSource>();
+        builder.Services.AddSingleton<IngressServicesReconciler>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<IngressServicesReconciler>());
         if (options.Federated)
         {
             builder.Services.AddSingleton<KdsClient>();

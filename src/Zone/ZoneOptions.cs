@@ -50,6 +50,9 @@ public sealed class ZoneOptions
     /// <summary>How often proxy insights (ACKs, NACKs, versions) are written.</summary>
     public int InsightFlushIntervalMs { get; set; } = 1000;
 
+    /// <summary>An ingress with no xDS stream for this long stops advertising services (other zones stop routing to it).</summary>
+    public double IngressHealthTimeoutSeconds { get; set; } = 10;
+
     public bool Federated => !string.IsNullOrEmpty(GlobalAddress);
 
     public StoreOptions ToStoreOptions() => new() { Store = Store, Redis = Redis, DataDir = DataDir };
@@ -68,6 +71,7 @@ public sealed class ZoneOptions
         new("--kds-ca-file", $"{Section}:KdsCaFile", "CA certificate (PEM) of the global's KDS server"),
         new("--bind-address", $"{Section}:BindAddress", "address to listen on", "127.0.0.1"),
         new("--dp-auth", $"{Section}:DpAuth", "proxy authentication on xDS: dpToken or none", "dpToken"),
+        new("--ingress-health-timeout", $"{Section}:IngressHealthTimeoutSeconds", "seconds without an xDS stream before an ingress is withdrawn", "10"),
         new("--kds-max-message-bytes", $"{Section}:KdsMaxMessageBytes", "largest KDS message in bytes", "33554432"),
         new("--kds-backoff-min", $"{Section}:KdsBackoffMinSeconds", "first reconnect delay to the global, in seconds", "1"),
         new("--kds-backoff-max", $"{Section}:KdsBackoffMaxSeconds", "longest reconnect delay to the global, in seconds", "30"),

@@ -10,7 +10,13 @@ namespace Federation.Api;
 /// Writes (and, from other hosts, reads) need the admin bearer token: 401 without one, 403 with a wrong one.
 /// Paths a caller authenticates differently (the dataplane token routes) are exempt.
 /// </summary>
-public sealed partial class AdminAuthMiddleware(RequestDelegate next, AdminToken token, ApiOptions options, DataplaneTokenService dataplaneTokens)
+public sealed partial class AdminAuthMiddleware(
+    RequestDelegate next,
+    AdminToken token,
+    ApiOptions options,
+    DataplaneTokenService dataplaneTokens,
+    ZoneTokenVerifier zoneTokens,
+    Hosting.ControlPlaneIdentity identity)
 {
     private static readonly PathString[] OpenPaths = [new("/metrics")];
 
@@ -52,6 +58,18 @@ public sealed partial class AdminAuthMiddleware(RequestDelegate next, AdminToken
                 }
                 throw ApiException.Forbidden($"the bearer token is neither the admin token nor a valid dataplane token for this Dataplane: {check.Message}");
             }
+            // A zone's ingress/egress proxy may register and unregister itself with a zone token of its scope.
+            if (identity.Mode == ControlPlaneMode.Zone && ZoneProxyPath().Match(http.Request.Path.Value ?? "") is { Success: true } z && !isRead)
+            {
+                var scope = z.Groups["kind"].Value;
+                var check = await zoneTokens.ValidateAsync(bearer, identity.Zone!, scope, http.RequestAborted);
+                if (check.IsValid)
+                {
+                    await next(http);
+                    return;
+                }
+                throw ApiException.Forbidden($"the bearer token is neither the admin token nor a valid {scope} zone token for zone '{identity.Zone}': {check.Message}");
+            }
             throw ApiException.Forbidden("the bearer token is not this control plane's admin token");
         }
         await next(http);
@@ -59,6 +77,9 @@ public sealed partial class AdminAuthMiddleware(RequestDelegate next, AdminToken
 
     [System.Text.RegularExpressions.GeneratedRegex("^/meshes/(?<mesh>[^/]+)/dataplanes/(?<name>[^/_][^/]*)(/_certificate)?$")]
     private static partial System.Text.RegularExpressions.Regex DataplanePath();
+
+    [System.Text.RegularExpressions.GeneratedRegex("^/zone(?<kind>ingress|egress)es/(?<name>[^/_][^/]*)$")]
+    private static partial System.Text.RegularExpressions.Regex ZoneProxyPath();
 
     private static bool IsLoopback(HttpContext http) =>
         http.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip);

@@ -33,6 +33,7 @@ public static class ControlPlaneApi
         services.TryAddSingleton(_ => AdminToken.LoadOrCreate(storeOptions.DataDir));
         services.AddSingleton<IDeleteHook, MeshCascade>();
         services.TryAddSingleton<DataplaneTokenService>();
+        services.TryAddSingleton<ZoneTokenVerifier>();
         services.TryAddSingleton<MeshSecretsReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<MeshSecretsReconciler>());
         services.AddHostedService<ChangeFeedPublisher>();

@@ -35,6 +35,12 @@ public sealed class ConfigGenerator
 
     public ProxySnapshot Generate(ZoneState state, ProxyContext proxy, long version)
     {
+        if (proxy.IsZoneProxy)
+        {
+            var zoneProxy = XdsTypes.All.ToDictionary(t => t, _ => ImmutableDictionary.CreateBuilder<string, XdsResource>(StringComparer.Ordinal));
+            ZoneProxyGenerator.Generate(state, proxy, zoneProxy);
+            return Seal(zoneProxy, version);
+        }
         var mesh = state.Mesh(proxy.Mesh);
         if (mesh is null)
         {
@@ -56,6 +62,11 @@ public sealed class ConfigGenerator
             AddEnvoyOutboundListeners(mesh, proxy, builder);
             AddSecrets(mesh, proxy, builder);
         }
+        return Seal(builder, version);
+    }
+
+    private static ProxySnapshot Seal(Dictionary<string, ImmutableDictionary<string, XdsResource>.Builder> builder, long version)
+    {
         var resources = builder.ToImmutableDictionary(kv => kv.Key, kv => kv.Value.ToImmutable());
         var typeVersions = resources.ToImmutableDictionary(kv => kv.Key, kv => TypeVersion(kv.Value));
         return new ProxySnapshot(version, resources, typeVersions);
@@ -213,6 +224,30 @@ public sealed class ConfigGenerator
             cla.Endpoints.Add(local);
         }
         var localityAware = mesh.Spec.Routing?.LocalityAwareLoadBalancing == true && healthyLocal > 0;
+        if (!mesh.Egresses.IsEmpty && service.Remote.Length > 0)
+        {
+            // The mesh routes cross-zone traffic through this zone's egress, which forwards by SNI to the remote ingresses.
+            var viaEgress = new LocalityLbEndpoints
+            {
+                Locality = new Locality { Zone = zone, SubZone = "egress" },
+                Priority = localityAware ? 1u : 0u,
+                LoadBalancingWeight = (uint)service.Remote.Sum(r => r.Instances),
+            };
+            foreach (var (address, port) in mesh.Egresses.Where(e => seen.Add(e)))
+            {
+                viaEgress.LbEndpoints.Add(new LbEndpoint
+                {
+                    Endpoint = new Endpoint { Address = XdsBuild.SocketAddress(address, port) },
+                    HealthStatus = HealthStatus.Healthy,
+                    LoadBalancingWeight = 1,
+                });
+            }
+            if (viaEgress.LbEndpoints.Count > 0)
+            {
+                cla.Endpoints.Add(viaEgress);
+            }
+            return cla;
+        }
         foreach (var byZone in service.Remote.GroupBy(r => r.Zone))
         {
             var remote = new LocalityLbEndpoints

@@ -12,11 +12,22 @@ public enum ProxyKind
 
     /// <summary>A gRPC application with xDS (grpc-js-xds and friends): API listeners, certificates from files.</summary>
     Proxyless,
+
+    /// <summary>A zone ingress: routes incoming cross-zone TLS by SNI to local endpoints, never terminating it.</summary>
+    Ingress,
+
+    /// <summary>A zone egress: routes outgoing cross-zone TLS by SNI to remote zones' ingresses.</summary>
+    Egress,
 }
 
-/// <summary>The proxy config is generated for: its Dataplane, its kind, and (Envoy under mTLS) its certificate.</summary>
+/// <summary>
+/// The proxy config is generated for: its resource (a Dataplane, or a ZoneIngress/ZoneEgress), its kind, and
+/// (Envoy under mTLS) its certificate.
+/// </summary>
 public sealed record ProxyContext(string Zone, Resource Dataplane, ProxyKind Kind, WorkloadCertificate? Certificate)
 {
+    public bool IsZoneProxy => Kind is ProxyKind.Ingress or ProxyKind.Egress;
+
     public string Mesh => Dataplane.Mesh;
 
     public string Name => Dataplane.Name;

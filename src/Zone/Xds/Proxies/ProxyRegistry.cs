@@ -55,6 +55,10 @@ public sealed partial class ProxyRegistry : BackgroundService
         Regenerate(watch, _state.Current);
         MarkDirty(mesh, name);
         LogConnected(_logger, watch.ProxyId, kind, protocol);
+        if (mesh.Length == 0)
+        {
+            ZoneProxyConnectivityChanged?.Invoke(kind, name);
+        }
         return watch;
     }
 
@@ -63,26 +67,49 @@ public sealed partial class ProxyRegistry : BackgroundService
         if (_watches.TryRemove(watch.Id, out _))
         {
             watch.DisconnectTime = _time.GetUtcNow();
-            _ended.AddOrUpdate((watch.Mesh, watch.Name), _ => [watch.ToSubscription(InstanceId)], (_, list) =>
+            if (watch.Mesh.Length > 0)
             {
-                lock (list)
-                {
-                    list.Add(watch.ToSubscription(InstanceId));
-                }
-                return list;
-            });
+                RecordEnded(watch);
+            }
             MarkDirty(watch.Mesh, watch.Name);
             LogDisconnected(_logger, watch.ProxyId);
+            if (watch.Mesh.Length == 0)
+            {
+                ZoneProxyConnectivityChanged?.Invoke(watch.Kind, watch.Name);
+            }
         }
     }
 
-    internal void MarkDirty(string mesh, string name) => _dirty[(mesh, name)] = true;
+    private void RecordEnded(ProxyWatch watch) =>
+        _ended.AddOrUpdate((watch.Mesh, watch.Name), _ => [watch.ToSubscription(InstanceId)], (_, list) =>
+        {
+            lock (list)
+            {
+                list.Add(watch.ToSubscription(InstanceId));
+            }
+            return list;
+        });
+
+    internal void MarkDirty(string mesh, string name)
+    {
+        if (mesh.Length > 0)
+        {
+            _dirty[(mesh, name)] = true;
+        }
+    }
+
+    /// <summary>Raised when an ingress or egress proxy connects or disconnects.</summary>
+    public event Action<ProxyKind, string>? ZoneProxyConnectivityChanged;
+
+    /// <summary>Whether a zone ingress/egress of this name has an xDS stream open now.</summary>
+    public bool IsConnected(ProxyKind kind, string name) => _watches.Values.Any(w => w.Kind == kind && w.Name == name);
 
     private void OnStateChanged(ZoneState state, IReadOnlySet<string> meshes)
     {
         foreach (var watch in _watches.Values)
         {
-            if (meshes.Contains(watch.Mesh))
+            // Ingress and egress proxies serve every mesh.
+            if (watch.Mesh.Length == 0 || meshes.Contains(watch.Mesh) || meshes.Contains("*"))
             {
                 Regenerate(watch, state);
             }
@@ -91,6 +118,15 @@ public sealed partial class ProxyRegistry : BackgroundService
 
     private void Regenerate(ProxyWatch watch, ZoneState state)
     {
+        if (watch.Kind is ProxyKind.Ingress or ProxyKind.Egress)
+        {
+            var own = (watch.Kind == ProxyKind.Ingress ? state.LocalIngresses : state.LocalEgresses).FirstOrDefault(r => r.Name == watch.Name);
+            if (own is not null)
+            {
+                Publish(watch, _generator.Generate(state, new ProxyContext(state.Zone, own, watch.Kind, null), Interlocked.Increment(ref _version)));
+            }
+            return;
+        }
         var mesh = state.Mesh(watch.Mesh);
         if (mesh is null || !mesh.Dataplanes.TryGetValue(watch.Name, out var dataplane))
         {
@@ -98,7 +134,11 @@ public sealed partial class ProxyRegistry : BackgroundService
             return;
         }
         var certificate = watch.Kind == ProxyKind.Envoy ? _certificates.Get(mesh, dataplane) : null;
-        var snapshot = _generator.Generate(state, new ProxyContext(state.Zone, dataplane, watch.Kind, certificate), Interlocked.Increment(ref _version));
+        Publish(watch, _generator.Generate(state, new ProxyContext(state.Zone, dataplane, watch.Kind, certificate), Interlocked.Increment(ref _version)));
+    }
+
+    private static void Publish(ProxyWatch watch, ProxySnapshot snapshot)
+    {
         var previous = watch.Current;
         if (previous.Version == 0 || !SameContent(previous, snapshot))
         {

@@ -42,7 +42,7 @@ public sealed class ProxyWatch : IProxyWatch
 
     public DateTimeOffset? DisconnectTime { get; internal set; }
 
-    public string ProxyId => $"{Mesh}.{Name}";
+    public string ProxyId => Mesh.Length == 0 ? $"{Kind.ToString().ToLowerInvariant()} {Name}" : $"{Mesh}.{Name}";
 
     public ProxySnapshot Current => Volatile.Read(ref _current);
 

@@ -13,7 +13,7 @@ namespace Federation.Zone.Xds.Proxies;
 /// <c>node.metadata["dataplane.token"]</c> for gRPC clients that cannot set headers on their xDS channel) unless
 /// the zone runs with <c>--dp-auth none</c>, and must be a registered Dataplane.
 /// </summary>
-public sealed class ZoneXdsSource(ZoneStateBuilder state, ProxyRegistry registry, DataplaneTokenService tokens, ZoneOptions options, TimeProvider time) : IXdsSnapshotSource
+public sealed class ZoneXdsSource(ZoneStateBuilder state, ProxyRegistry registry, DataplaneTokenService tokens, ZoneTokenVerifier zoneTokens, ZoneOptions options, TimeProvider time) : IXdsSnapshotSource
 {
     public const string TokenMetadataKey = "dataplane.token";
     public const string ProxyTypeMetadataKey = "federation.io/proxy-type";
@@ -23,6 +23,11 @@ public sealed class ZoneXdsSource(ZoneStateBuilder state, ProxyRegistry registry
 
     public async ValueTask<IProxyWatch> ConnectAsync(Node node, ServerCallContext context, CancellationToken cancellationToken)
     {
+        var declared = MetadataString(node, ProxyTypeMetadataKey);
+        if (declared is "ingress" or "egress")
+        {
+            return await ConnectZoneProxyAsync(node, declared == "ingress" ? ProxyKind.Ingress : ProxyKind.Egress, context, cancellationToken);
+        }
         var dot = node.Id.IndexOf('.', StringComparison.Ordinal);
         if (dot <= 0 || dot == node.Id.Length - 1)
         {
@@ -62,6 +67,41 @@ public sealed class ZoneXdsSource(ZoneStateBuilder state, ProxyRegistry registry
         var protocol = context.Method.EndsWith("DeltaAggregatedResources", StringComparison.Ordinal) ? "delta" : "sotw";
         var version = string.IsNullOrEmpty(node.UserAgentVersion) ? node.UserAgentName : $"{node.UserAgentName} {node.UserAgentVersion}";
         return registry.Add(mesh, name, kind, protocol, version);
+    }
+
+    /// <summary>
+    /// A zone ingress or egress: <c>node.id</c> is its ZoneIngress/ZoneEgress name, registered in this zone, and it
+    /// proves it with a zone token of scope ingress/egress for this zone.
+    /// </summary>
+    private async ValueTask<IProxyWatch> ConnectZoneProxyAsync(Node node, ProxyKind kind, ServerCallContext context, CancellationToken cancellationToken)
+    {
+        var what = kind == ProxyKind.Ingress ? "ZoneIngress" : "ZoneEgress";
+        var scope = kind == ProxyKind.Ingress ? "ingress" : "egress";
+        if (options.DpAuth != "none")
+        {
+            var token = BearerToken(context) ?? MetadataString(node, TokenMetadataKey)
+                ?? throw new RpcException(new Status(StatusCode.Unauthenticated,
+                    $"missing zone token for {what} {node.Id}: send 'authorization: Bearer <token>' (fedctl generate zone-token --zone {options.Zone} --scope {scope})"));
+            var check = await zoneTokens.ValidateAsync(token, options.Zone, scope, cancellationToken);
+            if (!check.IsValid)
+            {
+                var code = check.Failure is TokenFailure.WrongSubject or TokenFailure.Revoked or TokenFailure.WrongScope ? StatusCode.PermissionDenied : StatusCode.Unauthenticated;
+                throw new RpcException(new Status(code, $"zone token refused for {what} {node.Id}: {check.Message}"));
+            }
+        }
+        await state.Loaded.WaitAsync(cancellationToken);
+        var deadline = time.GetUtcNow() + RegistrationGrace;
+        while (!(kind == ProxyKind.Ingress ? state.Current.LocalIngresses : state.Current.LocalEgresses).Any(r => r.Name == node.Id))
+        {
+            if (time.GetUtcNow() >= deadline)
+            {
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{what} '{node.Id}' is not registered in zone '{options.Zone}'; register it first (fed-dp does)"));
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(20), time, cancellationToken);
+        }
+        var version = string.IsNullOrEmpty(node.UserAgentVersion) ? node.UserAgentName : $"{node.UserAgentName} {node.UserAgentVersion}";
+        var protocol = context.Method.EndsWith("DeltaAggregatedResources", StringComparison.Ordinal) ? "delta" : "sotw";
+        return registry.Add("", node.Id, kind, protocol, version);
     }
 
     /// <summary>Proxyless when the node says so or is a gRPC library; Envoy otherwise.</summary>

@@ -35,13 +35,25 @@ public sealed record MeshView(
 {
     public bool MtlsEnabled => Spec.MtlsEnabled && Ca is not null;
 
+    /// <summary>
+    /// When the mesh routes cross-zone traffic through this zone's egress: clients reach remote services at these
+    /// egress addresses instead of the remote ingresses.
+    /// </summary>
+    public ImmutableArray<(string Address, int Port)> Egresses { get; init; } = [];
+
     /// <summary>Lifetime of workload certificates (<c>dpCert.rotation.expiration</c>, default 24 h).</summary>
     public TimeSpan CertificateLifetime =>
         Spec.EnabledBackend?.DpCert?.Rotation?.Expiration is { } e && Serialization.GoDuration.TryParse(e, out var d) ? d : TimeSpan.FromHours(24);
 }
 
-/// <summary>The zone's view of every mesh, swapped as a whole.</summary>
+/// <summary>The zone's view of every mesh, plus its own ingress and egress proxies; swapped as a whole.</summary>
 public sealed record ZoneState(string Zone, long Version, ImmutableDictionary<string, MeshView> Meshes)
 {
+    /// <summary>ZoneIngress resources registered in this zone.</summary>
+    public ImmutableArray<Resource> LocalIngresses { get; init; } = [];
+
+    /// <summary>ZoneEgress resources registered in this zone.</summary>
+    public ImmutableArray<Resource> LocalEgresses { get; init; } = [];
+
     public MeshView? Mesh(string name) => Meshes.TryGetValue(name, out var m) ? m : null;
 }

@@ -17,7 +17,7 @@ public sealed partial class ZoneStateBuilder : BackgroundService
     public static readonly IReadOnlySet<string> Types = new HashSet<string>(StringComparer.Ordinal)
     {
         ResourceTypes.Mesh.Name, ResourceTypes.Dataplane.Name, ResourceTypes.MeshTrafficPermission.Name,
-        ResourceTypes.Secret.Name, ResourceTypes.ZoneIngress.Name,
+        ResourceTypes.Secret.Name, ResourceTypes.ZoneIngress.Name, ResourceTypes.ZoneEgress.Name,
     };
 
     private readonly IResourceStore _store;
@@ -121,9 +121,9 @@ public sealed partial class ZoneStateBuilder : BackgroundService
         {
             return [resource.Name];
         }
-        if (resource.Type == ResourceTypes.ZoneIngress.Name)
+        if (resource.Type == ResourceTypes.ZoneIngress.Name || resource.Type == ResourceTypes.ZoneEgress.Name)
         {
-            return (resource.GetSpec<ZoneIngressSpec>().AvailableServices ?? []).Select(s => s.Mesh).Distinct().Append("*");
+            return ["*"];
         }
         return [resource.Mesh];
     }
@@ -155,10 +155,23 @@ public sealed partial class ZoneStateBuilder : BackgroundService
             }
         }
         changed.UnionWith(previous.Meshes.Keys.Where(k => !meshNames.Contains(k)));
-        var state = new ZoneState(_zone, version, meshes);
+        if (rebuildAll)
+        {
+            // Ingress and egress proxies serve every mesh.
+            changed.Add("*");
+        }
+        var state = new ZoneState(_zone, version, meshes)
+        {
+            LocalIngresses = [.. _mirror[ResourceTypes.ZoneIngress.Name].Values.Where(IsLocal).OrderBy(r => r.Name, StringComparer.Ordinal)],
+            LocalEgresses = [.. _mirror[ResourceTypes.ZoneEgress.Name].Values.Where(IsLocal).OrderBy(r => r.Name, StringComparer.Ordinal)],
+        };
         Volatile.Write(ref _current, state);
         Changed?.Invoke(state, changed);
     }
+
+    /// <summary>Registered in this zone, not relayed from another one.</summary>
+    private bool IsLocal(Resource r) =>
+        r.GetLabel(WellKnownLabels.Origin) != WellKnownLabels.OriginGlobal && (r.GetLabel(WellKnownLabels.Zone) ?? _zone) == _zone;
 
     private MeshView BuildMesh(string name, long version)
     {
@@ -239,7 +252,11 @@ public sealed partial class ZoneStateBuilder : BackgroundService
             spec.MtlsEnabled ? [.. (remote.GetValueOrDefault(s) ?? []).OrderBy(r => r.Zone, StringComparer.Ordinal)] : []), StringComparer.Ordinal);
 
         var permissions = _mirror[ResourceTypes.MeshTrafficPermission.Name].Values.Where(p => p.Mesh == name).OrderBy(p => p.Name, StringComparer.Ordinal).ToImmutableArray();
-        return new MeshView(name, version, spec, ca, backend?.Name, services, permissions, dataplanes);
+        var egresses = spec.Routing?.ZoneEgress == true
+            ? _mirror[ResourceTypes.ZoneEgress.Name].Values.Where(IsLocal)
+                .Select(e => e.GetSpec<ZoneEgressSpec>().Networking).Select(n => (n.Address, n.Port)).Distinct().Order().ToImmutableArray()
+            : [];
+        return new MeshView(name, version, spec, ca, backend?.Name, services, permissions, dataplanes) { Egresses = egresses };
     }
 
     [LoggerMessage(EventId = 60, EventName = "ZoneStateFailed", Level = LogLevel.Critical, Message = "The zone state builder stopped")]
