@@ -1,0 +1,87 @@
+using Federation.Stores;
+
+namespace Federation.Tests.Stores;
+
+[Collection(RedisServerCollection.Name)]
+public sealed class RedisStoreContractTests(RedisServerFixture redis) : DurableResourceStoreContract
+{
+    // Every test has its own keys on the shared server.
+    private readonly string _prefix = $"fed-test:{Guid.NewGuid():N}:";
+
+    protected override async ValueTask<IResourceStore> OpenStoreAsync() => await OpenReplicaAsync();
+
+    private async Task<RedisStore> OpenReplicaAsync() =>
+        await RedisStore.ConnectAsync(new RedisStoreOptions { Configuration = redis.Configuration, KeyPrefix = _prefix }, Clock, cancellationToken: Ct);
+
+    [Fact]
+    public async Task Commit_ThroughOneReplica_ReachesSubscribersOfTheOther()
+    {
+        await using var other = await Within(OpenReplicaAsync(), "connecting the second replica");
+        using var otherFeed = other.Subscribe();
+        using var feed = Store.Subscribe();
+
+        var created = await Commit(Write(Mtp("default", "allow-web", """{"n":1}"""), expectedVersion: 0));
+        var seenByOther = await ReadAsync(otherFeed.Reader, Timeout, "replica B's Created event for a write through replica A");
+        var updated = await Within(other.CommitAsync([Write(Mtp("default", "allow-web", """{"n":2}"""), expectedVersion: 1)], Ct), "a write through replica B");
+        await ReadAsync(feed.Reader, Timeout, "replica A's own Created event");
+        var seenByFirst = await ReadAsync(feed.Reader, Timeout, "replica A's Updated event for a write through replica B");
+
+        Assert.Equal((ChangeKind.Created, created.Revision), (seenByOther.Kind, seenByOther.Revision));
+        AssertSame(created.Changes[0].Resource, seenByOther.Resource);
+        Assert.Equal((ChangeKind.Updated, updated.Revision), (seenByFirst.Kind, seenByFirst.Revision));
+        AssertSame(updated.Changes[0].Resource, await Get(seenByFirst.Key));
+    }
+
+    [Fact]
+    public async Task Commit_WritersOnTwoReplicas_LoseNoUpdateAndBothFeedsAgree()
+    {
+        await using var other = await Within(OpenReplicaAsync(), "connecting the second replica");
+        // Subscribe first: "now" on another replica is when its reader gets there, not when A committed.
+        using var feed = Store.Subscribe();
+        using var otherFeed = other.Subscribe();
+        var key = (await Put(Counter(0), expectedVersion: 0)).Key;
+        await ReadAsync(feed.Reader, Timeout, "replica A's Created event for the counter");
+        await ReadAsync(otherFeed.Reader, Timeout, "replica B's Created event for the counter");
+
+        var writers = Enumerable.Range(0, 6).Select(i => Task.Run(() => IncrementAsync(i % 2 == 0 ? Store : other, key, 25), Ct));
+        await Within(Task.WhenAll(writers), "writers on two replicas");
+
+        var final = await Get(key);
+        Assert.NotNull(final);
+        Assert.Equal((151L, 150), (final.Version, CounterValue(final)));
+        for (var version = 2; version <= 151; version++)
+        {
+            var a = await ReadAsync(feed.Reader, Timeout, $"replica A's event for version {version}");
+            var b = await ReadAsync(otherFeed.Reader, Timeout, $"replica B's event for version {version}");
+            Assert.Equal((version, a.Revision), (a.Resource!.Version, b.Revision));
+            Assert.Equal(version, b.Resource!.Version);
+        }
+    }
+
+    [Fact]
+    public async Task ConnectAsync_NothingListening_ThrowsNamingTheEndpoint()
+    {
+        var port = RedisServerProcess.FreeLoopbackPort();
+
+        var e = await Assert.ThrowsAsync<StoreUnavailableException>(() => Within(
+            RedisStore.ConnectAsync(new RedisStoreOptions { Configuration = $"127.0.0.1:{port},connectTimeout=2000" }, Clock, cancellationToken: Ct),
+            "a connect to a closed port"));
+
+        Assert.Contains($"127.0.0.1:{port}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Get_AfterRedisKeysRemovedBehindTheStore_ReturnsNull()
+    {
+        // Guards the key layout: the resource lives in the hash the docs name.
+        var stored = await Put(Mtp("default", "allow-web"));
+        using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        var db = admin.GetDatabase();
+        var hash = $"{_prefix}r:MeshTrafficPermission:default:allow-web";
+        Assert.Equal("1", (string?)await Within(db.HashGetAsync(hash, "version"), "HGET version"));
+
+        await Within(db.KeyDeleteAsync(hash), "DEL of the resource hash");
+
+        Assert.Null(await Get(stored.Key));
+    }
+}
