@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using Federation.Resources;
 using Microsoft.Extensions.Logging;
@@ -21,6 +22,12 @@ public sealed record RedisStoreOptions
     /// <summary>How long one blocking stream read waits on the server before it is reissued.</summary>
     public TimeSpan FeedBlockTime { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Tries at a lock-free list (plain reads checked against the revision) before falling back to one Lua
+    /// script, which is atomic but holds Redis for its whole run. 0 always uses the script.
+    /// </summary>
+    public int ListReadAttempts { get; init; } = 3;
+
     /// <summary>How long the feed reader waits before reconnecting after an error.</summary>
     public TimeSpan FeedRetryDelay { get; init; } = TimeSpan.FromSeconds(1);
 }
@@ -29,12 +36,15 @@ public sealed record RedisStoreOptions
 /// A store shared by several global replicas through one Redis. Each resource is a hash, each type a
 /// lexically ordered sorted set (<c>mesh\nname</c>) for keyset paging, and every commit runs as one Lua
 /// script that re-checks the versions the planner saw, applies the writes, bumps the revision and appends
-/// the changes to a Redis Stream. Each instance follows that stream with a blocking XREAD on a dedicated
-/// connection and republishes it to local subscribers, so every replica sees every change in one order.
+/// the changes to a Redis Stream (a lost race re-plans on fresh state). Each instance follows that stream
+/// with a blocking XREAD on a dedicated connection and republishes it to local subscribers, so every replica
+/// sees every change in one order; a local commit returns once its own events are out. Lists are pipelined
+/// reads validated by the revision counter, with an atomic script as the fallback.
 /// </summary>
 /// <remarks>
 /// Keys under <see cref="RedisStoreOptions.KeyPrefix"/> (P): <c>P r:{type}:{mesh}:{name}</c> (hash: version,
-/// ctime, mtime as UTC ticks, labels as JSON, spec, status), <c>P i:{type}</c> (sorted set, score 0),
+/// ctime, mtime as UTC ticks, labels as JSON, spec, status), <c>P i:{type}</c> (sorted set of <c>mesh\nname</c>,
+/// score 0; names are RFC 1123, so neither ':' nor '\n' is ambiguous),
 /// <c>P rev</c> (revision counter) and <c>P feed</c> (stream, trimmed with <c>MAXLEN ~</c>).
 /// </remarks>
 public sealed partial class RedisStore : IResourceStore, IDisposable, IAsyncDisposable
@@ -94,7 +104,7 @@ public sealed partial class RedisStore : IResourceStore, IDisposable, IAsyncDisp
     // KEYS: the type index. ARGV: hash key prefix for the type, lower bound (after the page token), upper
     // bound, lower bound of the mesh range, the token as an inclusive bound ('' for none), limit (0 = all),
     // then label key/value pairs. Returns {total, member, fields, member, fields, ...}, limit + 1 items at most.
-    // One script, so the page and its total come from the same instant.
+    // The fallback when optimistic reads keep losing to writers: atomic, but Redis serves nobody else meanwhile.
     private const string ListScript = """
         local prefix, low, high, meshLow, skipTo, limit = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
         local function fetch(member)
@@ -240,49 +250,25 @@ public sealed partial class RedisStore : IResourceStore, IDisposable, IAsyncDisp
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var after = PageToken.Parse(query.After);
-        var meshLow = query.Mesh is null ? "-" : $"[{query.Mesh}\n";
-        // '\v' is the byte after '\n': the exclusive end of every member of this mesh.
-        var high = query.Mesh is null ? "+" : $"({query.Mesh}\v";
-        var low = meshLow;
-        var skipTo = "";
-        if (after is { } a)
+        var afterMember = after is { } a ? Member(a.Mesh, a.Name) : null;
+        // Optimistic first: plain pipelined reads, accepted when the revision did not move while they ran.
+        // They keep Redis free for other clients, where one script over thousands of items would stall it.
+        for (var attempt = 0; attempt < _options.ListReadAttempts; attempt++)
         {
-            var member = Member(a.Mesh, a.Name);
-            skipTo = "[" + member;
-            if (query.Mesh is null || string.CompareOrdinal(member, query.Mesh + "\n") >= 0)
+            try
             {
-                low = "(" + member;
+                if (await TryListAsync(query, afterMember).WaitAsync(cancellationToken) is { } page)
+                {
+                    return page;
+                }
+            }
+            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+            {
+                throw Unavailable(e);
             }
         }
-        var args = new List<RedisValue> { $"{_prefix}r:{query.Type}:", low, high, meshLow, skipTo, query.Limit };
-        if (query.Labels is not null)
-        {
-            foreach (var (k, v) in query.Labels)
-            {
-                args.Add(k);
-                args.Add(v);
-            }
-        }
-        var result = await Guard(_db.ScriptEvaluateAsync(ListScript, [IndexKey(query.Type)], [.. args]), cancellationToken);
-        var parts = (RedisResult[])result!;
-        var total = (int)parts[0];
-        var items = new List<Resource>((parts.Length - 1) / 2);
-        for (var i = 1; i + 1 < parts.Length; i += 2)
-        {
-            var (mesh, name) = SplitMember((string)parts[i]!);
-            var fields = (RedisValue[])parts[i + 1]!;
-            if (ToResource(new ResourceKey(query.Type, mesh, name), fields) is { } r)
-            {
-                items.Add(r);
-            }
-        }
-        string? next = null;
-        if (query.Limit > 0 && items.Count > query.Limit)
-        {
-            items.RemoveAt(items.Count - 1);
-            next = PageToken.Encode(items[^1].Mesh, items[^1].Name);
-        }
-        return new ResourcePage(items, total, next);
+        // Writers kept moving the revision: read atomically inside Redis instead.
+        return await ListInScriptAsync(query, afterMember, cancellationToken);
     }
 
     public async ValueTask<CommitResult> CommitAsync(IReadOnlyList<ResourceWrite> writes, CancellationToken cancellationToken = default)
@@ -446,6 +432,112 @@ public sealed partial class RedisStore : IResourceStore, IDisposable, IAsyncDisp
         }
     }
 
+    /// <summary>
+    /// Reads a page with ordinary commands between two reads of the revision counter; every commit bumps it
+    /// in the same script that writes, so equal readings mean nothing was committed in between and the page
+    /// is a consistent snapshot. Returns null when a commit got in the way.
+    /// </summary>
+    private async Task<ResourcePage?> TryListAsync(ResourceQuery query, string? afterMember)
+    {
+        var index = IndexKey(query.Type);
+        RedisValue meshLow = query.Mesh is null ? RedisValue.Null : query.Mesh + "\n";
+        // '\v' is the byte after '\n': the exclusive end of every member of this mesh.
+        RedisValue high = query.Mesh is null ? RedisValue.Null : query.Mesh + "\v";
+        var highExclude = query.Mesh is null ? Exclude.None : Exclude.Stop;
+        var before = _db.StringGetAsync(_revisionKey);
+        Task<long>? totalTask = null;
+        Task<RedisValue[]> membersTask;
+        var filtered = query.Labels is { Count: > 0 };
+        if (filtered)
+        {
+            // A label filter needs every resource of the range to count the matches.
+            membersTask = _db.SortedSetRangeByValueAsync(index, meshLow, high, highExclude);
+        }
+        else
+        {
+            totalTask = _db.SortedSetLengthByValueAsync(index, meshLow, high, highExclude);
+            var low = meshLow;
+            var lowExclude = Exclude.None;
+            if (afterMember is not null && (query.Mesh is null || string.CompareOrdinal(afterMember, query.Mesh + "\n") >= 0))
+            {
+                low = afterMember;
+                lowExclude = Exclude.Start;
+            }
+            membersTask = _db.SortedSetRangeByValueAsync(index, low, high, lowExclude | highExclude, Order.Ascending, 0, query.Limit > 0 ? query.Limit + 1 : -1);
+        }
+        var members = await membersTask;
+        var reads = new Task<RedisValue[]>[members.Length];
+        for (var i = 0; i < members.Length; i++)
+        {
+            reads[i] = _db.HashGetAsync(HashKeyOfMember(query.Type, members[i]!), Fields);
+        }
+        // Sent after the reads on the same connection, so Redis runs it after them.
+        var afterRead = _db.StringGetAsync(_revisionKey);
+        await Task.WhenAll(reads);
+        if (await before != await afterRead)
+        {
+            return null;
+        }
+        var items = new List<Resource>(members.Length);
+        for (var i = 0; i < members.Length; i++)
+        {
+            var (mesh, name) = SplitMember(members[i]!);
+            // An index entry without its hash only happens when keys are edited behind the store: skip it,
+            // as the script does.
+            if (ToResource(new ResourceKey(query.Type, mesh, name), reads[i].Result) is { } r)
+            {
+                items.Add(r);
+            }
+        }
+        return filtered ? PageToken.Page(items, query) : ToPage(items, (int)await totalTask!, query.Limit);
+    }
+
+    private async Task<ResourcePage> ListInScriptAsync(ResourceQuery query, string? afterMember, CancellationToken cancellationToken)
+    {
+        var meshLow = query.Mesh is null ? "-" : $"[{query.Mesh}\n";
+        var high = query.Mesh is null ? "+" : $"({query.Mesh}\v";
+        var low = meshLow;
+        var skipTo = "";
+        if (afterMember is not null)
+        {
+            skipTo = "[" + afterMember;
+            if (query.Mesh is null || string.CompareOrdinal(afterMember, query.Mesh + "\n") >= 0)
+            {
+                low = "(" + afterMember;
+            }
+        }
+        var args = new List<RedisValue> { $"{_prefix}r:{query.Type}:", low, high, meshLow, skipTo, query.Limit };
+        foreach (var (k, v) in query.Labels ?? ImmutableDictionary<string, string>.Empty)
+        {
+            args.Add(k);
+            args.Add(v);
+        }
+        var result = await Guard(_db.ScriptEvaluateAsync(ListScript, [IndexKey(query.Type)], [.. args]), cancellationToken);
+        var parts = (RedisResult[])result!;
+        var items = new List<Resource>((parts.Length - 1) / 2);
+        for (var i = 1; i + 1 < parts.Length; i += 2)
+        {
+            var (mesh, name) = SplitMember((string)parts[i]!);
+            if (ToResource(new ResourceKey(query.Type, mesh, name), (RedisValue[])parts[i + 1]!) is { } r)
+            {
+                items.Add(r);
+            }
+        }
+        return ToPage(items, (int)parts[0], query.Limit);
+    }
+
+    /// <summary>Items holds up to limit + 1 resources: the extra one only says that another page follows.</summary>
+    private static ResourcePage ToPage(List<Resource> items, int total, int limit)
+    {
+        string? next = null;
+        if (limit > 0 && items.Count > limit)
+        {
+            items.RemoveAt(items.Count - 1);
+            next = PageToken.Encode(items[^1].Mesh, items[^1].Name);
+        }
+        return new ResourcePage(items, total, next);
+    }
+
     private (RedisKey[] Keys, RedisValue[] Args) BuildCommit(List<ResourceKey> touched, Dictionary<ResourceKey, Resource?> current, IReadOnlyList<ResourceChange> changes)
     {
         var keys = new List<RedisKey>(touched.Count + 4) { _revisionKey, _streamKey };
@@ -539,6 +631,12 @@ public sealed partial class RedisStore : IResourceStore, IDisposable, IAsyncDisp
 
     private RedisKey IndexKey(string type) => $"{_prefix}i:{type}";
 
+    private RedisKey HashKeyOfMember(string type, string member)
+    {
+        var (mesh, name) = SplitMember(member);
+        return $"{_prefix}r:{type}:{mesh}:{name}";
+    }
+
     // '\n' sorts below every character a mesh name may hold, so the byte order of members is (mesh, name) order.
     private static string Member(string mesh, string name) => $"{mesh}\n{name}";
 
@@ -557,9 +655,11 @@ public sealed partial class RedisStore : IResourceStore, IDisposable, IAsyncDisp
         }
         catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
         {
-            throw new StoreUnavailableException($"Redis at {Endpoint} is unavailable: {e.Message}", e);
+            throw Unavailable(e);
         }
     }
+
+    private StoreUnavailableException Unavailable(Exception e) => new($"Redis at {Endpoint} is unavailable: {e.Message}", e);
 
     private static partial class Log
     {

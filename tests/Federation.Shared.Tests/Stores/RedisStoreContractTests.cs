@@ -2,8 +2,16 @@ using Federation.Stores;
 
 namespace Federation.Tests.Stores;
 
+/// <summary>The Redis store with its default, optimistic lists.</summary>
 [Collection(RedisServerCollection.Name)]
-public sealed class RedisStoreContractTests(RedisServerFixture redis) : DurableResourceStoreContract
+public sealed class RedisStoreContractTests(RedisServerFixture redis) : RedisStoreContract(redis, listReadAttempts: 3);
+
+/// <summary>The Redis store with every list served by the atomic Lua script, its fallback under write contention.</summary>
+[Collection(RedisServerCollection.Name)]
+public sealed class RedisStoreScriptedListContractTests(RedisServerFixture redis) : RedisStoreContract(redis, listReadAttempts: 0);
+
+/// <summary>The contract plus what only a shared Redis has: replicas, and a server that can be missing.</summary>
+public abstract class RedisStoreContract(RedisServerFixture redis, int listReadAttempts) : DurableResourceStoreContract
 {
     // Every test has its own keys on the shared server.
     private readonly string _prefix = $"fed-test:{Guid.NewGuid():N}:";
@@ -11,7 +19,7 @@ public sealed class RedisStoreContractTests(RedisServerFixture redis) : DurableR
     protected override async ValueTask<IResourceStore> OpenStoreAsync() => await OpenReplicaAsync();
 
     private async Task<RedisStore> OpenReplicaAsync() =>
-        await RedisStore.ConnectAsync(new RedisStoreOptions { Configuration = redis.Configuration, KeyPrefix = _prefix }, Clock, cancellationToken: Ct);
+        await RedisStore.ConnectAsync(new RedisStoreOptions { Configuration = redis.Configuration, KeyPrefix = _prefix, ListReadAttempts = listReadAttempts }, Clock, cancellationToken: Ct);
 
     [Fact]
     public async Task Commit_ThroughOneReplica_ReachesSubscribersOfTheOther()
