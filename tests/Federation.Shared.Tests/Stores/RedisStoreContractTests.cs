@@ -15,8 +15,26 @@ public abstract class RedisStoreContract(RedisServerFixture redis, int listReadA
 {
     // Every test has its own keys on the shared server.
     private readonly string _prefix = $"fed-test:{Guid.NewGuid():N}:";
+    private readonly List<RedisStore> _replicas = [];
 
     protected override async ValueTask<IResourceStore> OpenStoreAsync() => await OpenReplicaAsync();
+
+    public override async ValueTask DisposeAsync()
+    {
+        foreach (var replica in _replicas)
+        {
+            await Within(replica.DisposeAsync(), "closing the second replica");
+        }
+        await base.DisposeAsync();
+    }
+
+    /// <summary>Another instance on the same server and prefix, as a second global replica would be; closed after the test.</summary>
+    private async Task<RedisStore> OpenOtherReplicaAsync()
+    {
+        var replica = await Within(OpenReplicaAsync(), "connecting the second replica");
+        _replicas.Add(replica);
+        return replica;
+    }
 
     private async Task<RedisStore> OpenReplicaAsync() =>
         await RedisStore.ConnectAsync(new RedisStoreOptions { Configuration = redis.Configuration, KeyPrefix = _prefix, ListReadAttempts = listReadAttempts }, Clock, cancellationToken: Ct);
@@ -24,7 +42,7 @@ public abstract class RedisStoreContract(RedisServerFixture redis, int listReadA
     [Fact]
     public async Task Commit_ThroughOneReplica_ReachesSubscribersOfTheOther()
     {
-        await using var other = await Within(OpenReplicaAsync(), "connecting the second replica");
+        var other = await OpenOtherReplicaAsync();
         using var otherFeed = other.Subscribe();
         using var feed = Store.Subscribe();
 
@@ -43,7 +61,7 @@ public abstract class RedisStoreContract(RedisServerFixture redis, int listReadA
     [Fact]
     public async Task Commit_WritersOnTwoReplicas_LoseNoUpdateAndBothFeedsAgree()
     {
-        await using var other = await Within(OpenReplicaAsync(), "connecting the second replica");
+        var other = await OpenOtherReplicaAsync();
         // Subscribe first: "now" on another replica is when its reader gets there, not when A committed.
         using var feed = Store.Subscribe();
         using var otherFeed = other.Subscribe();
@@ -83,7 +101,7 @@ public abstract class RedisStoreContract(RedisServerFixture redis, int listReadA
     {
         // Guards the key layout: the resource lives in the hash the docs name.
         var stored = await Put(Mtp("default", "allow-web"));
-        using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        using var admin = await Within(StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Configuration), "an admin connection");
         var db = admin.GetDatabase();
         var hash = $"{_prefix}r:MeshTrafficPermission:default:allow-web";
         Assert.Equal("1", (string?)await Within(db.HashGetAsync(hash, "version"), "HGET version"));
