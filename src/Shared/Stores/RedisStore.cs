@@ -287,7 +287,16 @@ public sealed partial class RedisStore : IResourceStore, IDisposable, IAsyncDisp
             // The revision is allocated inside the script; the planner's is a placeholder.
             var changes = CommitPlanner.Plan(writes, current, _timeProvider.GetUtcNow(), 0);
             var (keys, args) = BuildCommit(touched, current, changes);
-            var outcome = (RedisResult[])(await Guard(_db.ScriptEvaluateAsync(CommitScript, keys, args), cancellationToken))!;
+            RedisResult[] outcome;
+            try
+            {
+                // Not cancellable once sent: the script may run whether or not we wait for its answer.
+                outcome = (RedisResult[])(await _db.ScriptEvaluateAsync(CommitScript, keys, args))!;
+            }
+            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+            {
+                throw new StoreUnavailableException($"Redis at {Endpoint} is unavailable; whether this commit was applied is unknown: {e.Message}", e);
+            }
             if ((int)outcome[0] == 1)
             {
                 var revision = (long)outcome[1];
@@ -463,7 +472,7 @@ public sealed partial class RedisStore : IResourceStore, IDisposable, IAsyncDisp
                 low = afterMember;
                 lowExclude = Exclude.Start;
             }
-            membersTask = _db.SortedSetRangeByValueAsync(index, low, high, lowExclude | highExclude, Order.Ascending, 0, query.Limit > 0 ? query.Limit + 1 : -1);
+            membersTask = _db.SortedSetRangeByValueAsync(index, low, high, lowExclude | highExclude, Order.Ascending, 0, query.Limit > 0 ? (long)query.Limit + 1 : -1);
         }
         var members = await membersTask;
         var reads = new Task<RedisValue[]>[members.Length];
@@ -506,7 +515,7 @@ public sealed partial class RedisStore : IResourceStore, IDisposable, IAsyncDisp
                 low = "(" + afterMember;
             }
         }
-        var args = new List<RedisValue> { $"{_prefix}r:{query.Type}:", low, high, meshLow, skipTo, query.Limit };
+        var args = new List<RedisValue> { $"{_prefix}r:{query.Type}:", low, high, meshLow, skipTo, Math.Max(0, query.Limit) };
         foreach (var (k, v) in query.Labels ?? ImmutableDictionary<string, string>.Empty)
         {
             args.Add(k);

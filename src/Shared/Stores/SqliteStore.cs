@@ -412,7 +412,7 @@ public sealed class SqliteStore : IResourceStore, IDisposable, IAsyncDisposable
             {
                 // One extra row tells whether another page follows.
                 select.Append(" LIMIT $limit");
-                command.Parameters.AddWithValue("$limit", query.Limit + 1);
+                command.Parameters.AddWithValue("$limit", (long)query.Limit + 1);
             }
 
             // Count and page in one read transaction: both see the same snapshot.
