@@ -1,3 +1,4 @@
+using Federation.Resources;
 using Federation.Stores;
 
 namespace Federation.Tests.Stores;
@@ -109,5 +110,45 @@ public abstract class RedisStoreContract(RedisServerFixture redis, int listReadA
         await Within(db.KeyDeleteAsync(hash), "DEL of the resource hash");
 
         Assert.Null(await Get(stored.Key));
+    }
+
+    [Fact]
+    public async Task Subscribe_RevisionGapInTheStream_PublishesResetBeforeTheNextChange()
+    {
+        // What a replica sees when the stream was trimmed past it: entries resume at a later revision.
+        var last = await Commit(Write(MeshResource("before")));
+        using var feed = Store.Subscribe();
+        using var admin = await Within(StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Configuration), "an admin connection");
+        var skipped = last.Revision + 5;
+
+        await Within(admin.GetDatabase().StreamAddAsync($"{_prefix}feed", [
+            new("rev", skipped), new("kind", "Created"), new("type", "Mesh"), new("mesh", ""), new("name", "after-gap"),
+            new("version", 1), new("ctime", 0), new("mtime", 0), new("labels", "{}"), new("spec", "{}"),
+        ]), "XADD of an entry past a gap");
+
+        var reset = await ReadAsync(feed.Reader, Timeout, "the Reset for the revision gap");
+        var change = await ReadAsync(feed.Reader, Timeout, "the change after the gap");
+        Assert.Equal((ChangeKind.Reset, skipped), (reset.Kind, reset.Revision));
+        Assert.Equal(("after-gap", skipped), (change.Key.Name, change.Revision));
+    }
+
+    [Fact]
+    public async Task Get_RedisGoneAfterConnecting_ThrowsUnavailableNamingTheEndpoint()
+    {
+        var server = await Within(RedisServerProcess.StartAsync(Timeout, Ct), "a second redis-server");
+        var configuration = $"{server.Configuration},asyncTimeout=500,syncTimeout=500,connectRetry=0";
+        var store = await Within(RedisStore.ConnectAsync(new RedisStoreOptions { Configuration = configuration }, Clock, cancellationToken: Ct), "connecting to the second redis-server");
+        try
+        {
+            await Within(server.DisposeAsync(), "stopping the second redis-server");
+
+            var e = await Assert.ThrowsAsync<StoreUnavailableException>(() => Within(store.GetAsync(ResourceKey.Global("Mesh", "default"), Ct), "a get with Redis gone"));
+
+            Assert.Contains(server.Configuration, e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await Within(store.DisposeAsync(), "closing the store of the stopped server");
+        }
     }
 }
