@@ -376,7 +376,18 @@ public sealed partial class RedisStore : IResourceStore, IDisposable, IAsyncDisp
                 {
                     var parts = (RedisResult[])entry!;
                     lastId = (string)parts[0]!;
-                    var change = ToChange((RedisResult[])parts[1]!);
+                    ResourceChange change;
+                    try
+                    {
+                        change = ToChange((RedisResult[])parts[1]!);
+                    }
+                    catch (Exception e) when (e is FormatException or InvalidCastException or OverflowException or ArgumentException)
+                    {
+                        // Not ours, or damaged: say something was missed rather than drop it silently.
+                        Log.FeedEntryInvalid(_logger, Endpoint, lastId, e.Message);
+                        changes.Add(ResourceChange.Reset(lastRevision));
+                        continue;
+                    }
                     // Revisions step by one per commit. Anything else means entries were trimmed before we
                     // read them (or the data was replaced): subscribers must rebuild from a fresh read.
                     if (change.Revision != lastRevision && change.Revision != lastRevision + 1)
@@ -683,5 +694,8 @@ public sealed partial class RedisStore : IResourceStore, IDisposable, IAsyncDisp
 
         [LoggerMessage(EventId = 4, EventName = "RedisFeedLagging", Level = LogLevel.Warning, Message = "Commit of revision {Revision} has not come back through the change stream from Redis at {Endpoint} yet; returning without waiting further")]
         public static partial void FeedLagging(ILogger logger, string endpoint, long revision);
+
+        [LoggerMessage(EventId = 5, EventName = "RedisFeedEntryInvalid", Level = LogLevel.Error, Message = "Change stream entry {Id} from Redis at {Endpoint} is not a change this store wrote ({Reason}); subscribers reset")]
+        public static partial void FeedEntryInvalid(ILogger logger, string endpoint, string id, string reason);
     }
 }

@@ -133,6 +133,21 @@ public abstract class RedisStoreContract(RedisServerFixture redis, int listReadA
     }
 
     [Fact]
+    public async Task Subscribe_MalformedStreamEntry_PublishesResetAndKeepsFollowing()
+    {
+        using var feed = Store.Subscribe();
+        using var admin = await Within(StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Configuration), "an admin connection");
+
+        await Within(admin.GetDatabase().StreamAddAsync($"{_prefix}feed", "junk", "1"), "XADD of a foreign entry");
+        var marker = await Put(MeshResource("marker"));
+
+        var reset = await ReadAsync(feed.Reader, Timeout, "the Reset for the malformed entry");
+        var change = await ReadAsync(feed.Reader, Timeout, "the marker's Created event after the malformed entry");
+        Assert.Equal(ChangeKind.Reset, reset.Kind);
+        Assert.Equal(marker.Key, change.Key);
+    }
+
+    [Fact]
     public async Task Get_RedisGoneAfterConnecting_ThrowsUnavailableNamingTheEndpoint()
     {
         var server = await Within(RedisServerProcess.StartAsync(Timeout, Ct), "a second redis-server");
