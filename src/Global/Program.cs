@@ -31,7 +31,15 @@ catch (Exception e)
     return 1;
 }
 var token = app.Services.GetRequiredService<AdminToken>();
-await app.StartAsync();
+try
+{
+    await app.StartAsync();
+}
+catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+{
+    await Console.Error.WriteLineAsync($"federation-global: {e.Message} (is another control plane running? choose other ports with --api-port etc.)");
+    return 1;
+}
 Console.WriteLine($"federation-global {ControlPlaneIdentity.Version} started");
 Console.WriteLine($"  API:        http://{options.BindAddress}:{options.ApiPort}");
 Console.WriteLine($"  KDS:        https://{options.BindAddress}:{options.KdsPort} (zones verify it with --kds-ca-file {Path.GetFullPath(Path.Combine(options.DataDir, Federation.Global.Kds.KdsTls.CaCertFile))})");

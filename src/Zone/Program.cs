@@ -31,7 +31,15 @@ catch (Exception e)
     return 1;
 }
 var token = app.Services.GetRequiredService<AdminToken>();
-await app.StartAsync();
+try
+{
+    await app.StartAsync();
+}
+catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+{
+    await Console.Error.WriteLineAsync($"federation-zone: {e.Message} (is another control plane running? choose other ports with --api-port etc.)");
+    return 1;
+}
 Console.WriteLine($"federation-zone {ControlPlaneIdentity.Version} started: zone {options.Zone} ({(options.Federated ? $"federated with {options.GlobalAddress}" : "standalone")})");
 Console.WriteLine($"  API:        http://{options.BindAddress}:{options.ApiPort}");
 Console.WriteLine($"  store:      {options.Store}");

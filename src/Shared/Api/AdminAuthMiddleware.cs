@@ -30,7 +30,7 @@ public sealed partial class AdminAuthMiddleware(
         }
         var method = http.Request.Method;
         var isRead = HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method);
-        if (isRead && ((options.AllowLoopbackReads && IsLoopback(http)) || OpenPaths.Any(p => http.Request.Path.StartsWithSegments(p))))
+        if (isRead && ((options.AllowLoopbackReads && IsLoopback(http) && !IsSensitive(http.Request.Path)) || OpenPaths.Any(p => http.Request.Path.StartsWithSegments(p))))
         {
             await next(http);
             return;
@@ -80,6 +80,14 @@ public sealed partial class AdminAuthMiddleware(
 
     [System.Text.RegularExpressions.GeneratedRegex("^/zone(?<kind>ingress|egress)es/(?<name>[^/_][^/]*)$")]
     private static partial System.Text.RegularExpressions.Regex ZoneProxyPath();
+
+    /// <summary>Secrets are never readable without the admin token.</summary>
+    private static bool IsSensitive(PathString path)
+    {
+        var segments = (path.Value ?? "").Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var plural = segments.Length >= 3 && segments[0] == "meshes" ? segments[2] : segments.FirstOrDefault();
+        return plural is not null && Resources.ResourceTypes.TryGetByPlural(plural, out var type) && type.SensitiveReads;
+    }
 
     private static bool IsLoopback(HttpContext http) =>
         http.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip);

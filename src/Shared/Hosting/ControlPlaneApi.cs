@@ -28,7 +28,7 @@ public static class ControlPlaneApi
         services.TryAddSingleton(identity);
         services.TryAddSingleton(storeOptions);
         services.TryAddSingleton(apiOptions ?? new ApiOptions());
-        services.TryAddSingleton(sp => StoreFactory.Create(storeOptions, sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => StoreFactory.Create(storeOptions, sp.GetRequiredService<TimeProvider>(), sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()));
         services.TryAddSingleton<IWritePolicy>(new WritePolicy(identity.Mode, identity.Zone, identity.Federated));
         services.TryAddSingleton(_ => AdminToken.LoadOrCreate(storeOptions.DataDir));
         services.AddSingleton<IDeleteHook, MeshCascade>();

@@ -36,9 +36,23 @@ public static class StoreFactory
 {
     public const string SqliteFileName = "federation.db";
 
-    public static IResourceStore Create(StoreOptions options, TimeProvider timeProvider) => options.Store switch
+    public static IResourceStore Create(StoreOptions options, TimeProvider timeProvider, Microsoft.Extensions.Logging.ILoggerFactory? loggers = null)
     {
-        "memory" => new MemoryStore(timeProvider),
-        _ => throw new InvalidOperationException($"unknown store '{options.Store}'"),
-    };
+        switch (options.Store)
+        {
+            case "memory":
+                return new MemoryStore(timeProvider);
+            case "sqlite":
+                Directory.CreateDirectory(options.DataDir);
+                return new SqliteStore(Path.Combine(options.DataDir, SqliteFileName), timeProvider);
+            case "redis":
+                // Start-up only: the process cannot serve anything before its store is there.
+                return RedisStore.ConnectAsync(
+                    new RedisStoreOptions { Configuration = options.Redis! },
+                    timeProvider,
+                    loggers is null ? null : Microsoft.Extensions.Logging.LoggerFactoryExtensions.CreateLogger<RedisStore>(loggers)).GetAwaiter().GetResult();
+            default:
+                throw new InvalidOperationException($"unknown store '{options.Store}'");
+        }
+    }
 }

@@ -58,6 +58,9 @@ public sealed class ResourceTypeDescriptor
 
     public KdsFlow Flow { get; init; }
 
+    /// <summary>Reading it needs the admin token even from loopback (key material).</summary>
+    public bool SensitiveReads { get; init; }
+
     /// <summary>Writable through the global's API (false: written only by the system or synced from zones).</summary>
     public bool WritableOnGlobal { get; init; }
 

@@ -98,6 +98,7 @@ public static class ResourceTypes
     {
         Name = "Secret",
         Plural = "secrets",
+        SensitiveReads = true,
         Scope = ResourceScope.Mesh,
         HasSpecField = false,
         SpecType = typeof(SecretSpec),
@@ -112,6 +113,7 @@ public static class ResourceTypes
     {
         Name = "GlobalSecret",
         Plural = "global-secrets",
+        SensitiveReads = true,
         Aliases = ["globalsecrets"],
         Scope = ResourceScope.Global,
         HasSpecField = false,
