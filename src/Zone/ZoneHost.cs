@@ -3,6 +3,7 @@ using Federation.Api;
 using Federation.Hosting;
 using Federation.Kds.Cache;
 using Federation.Zone.Api;
+using Federation.Zone.Dns;
 using Federation.Zone.Kds;
 using Federation.Zone.Xds.Generators;
 using Federation.Zone.Xds.Proxies;
@@ -52,6 +53,9 @@ public static class ZoneHost
         builder.Services.AddSingleton<ProxyRegistry>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProxyRegistry>());
         builder.Services.AddSingleton<IXdsSnapshotSource, ZoneXdsSource>();
+        builder.Services.AddSingleton<VipAllocator>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<VipAllocator>());
+        builder.Services.AddHostedService<MeshDnsServer>();
         builder.Services.AddSingleton<IngressServicesReconciler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<IngressServicesReconciler>());
         if (options.Federated)

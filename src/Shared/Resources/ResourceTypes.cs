@@ -94,6 +94,16 @@ public static class ResourceTypes
         SpecType = typeof(ZoneInsightSpec),
     };
 
+    public static readonly ResourceTypeDescriptor VirtualIps = new()
+    {
+        Name = "VirtualIps",
+        Plural = "virtualips",
+        Aliases = ["vips"],
+        Scope = ResourceScope.Global,
+        HasSpecField = false,
+        SpecType = typeof(VirtualIpsSpec),
+    };
+
     public static readonly ResourceTypeDescriptor Secret = new()
     {
         Name = "Secret",
@@ -126,7 +136,7 @@ public static class ResourceTypes
 
     /// <summary>Every registered type, in a stable order.</summary>
     public static IReadOnlyList<ResourceTypeDescriptor> All { get; } =
-        [Mesh, MeshTrafficPermission, Dataplane, DataplaneInsight, ZoneIngress, ZoneEgress, Zone, ZoneInsight, Secret, GlobalSecret];
+        [Mesh, MeshTrafficPermission, Dataplane, DataplaneInsight, ZoneIngress, ZoneEgress, Zone, ZoneInsight, VirtualIps, Secret, GlobalSecret];
 
     private static readonly FrozenDictionary<string, ResourceTypeDescriptor> ByName =
         All.ToFrozenDictionary(d => d.Name, StringComparer.Ordinal);
