@@ -1,4 +1,23 @@
 using BenchmarkDotNet.Running;
+using Federation.Benchmarks.Kds;
 
-// Every benchmark class in this assembly; pick with --filter, e.g. --filter '*Store*' --job short.
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// Scale harnesses (whole control planes in this process) by name; everything else goes to BenchmarkDotNet,
+// e.g. --filter '*Store*' --job short.
+string Arg(string name, string fallback)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+}
+
+int Int(string name, int fallback) => int.Parse(Arg(name, fallback.ToString(System.Globalization.CultureInfo.InvariantCulture)), System.Globalization.CultureInfo.InvariantCulture);
+
+switch (args.FirstOrDefault())
+{
+    case "kds-propagation":
+        return await KdsHarness.PropagationAsync(Int("--zones", 10), Int("--writes", 200), Arg("--store", "memory"));
+    case "kds-resync":
+        return await KdsHarness.ResyncAsync(Int("--policies", 10_000), Int("--dataplanes", 10_000), Arg("--store", "memory"));
+    default:
+        BenchmarkSwitcher.FromAssembly(typeof(KdsHarness).Assembly).Run(args);
+        return 0;
+}

@@ -97,44 +97,30 @@ public static class KdsConversion
             throw new ValidationException("name", $"wire name '{wire.Name}' does not match meta name '{meta.Name}' / mesh '{meta.Mesh}'");
         }
 
-        // Rebuild the document and run the same parser and validation as the API.
-        var document = new JsonObject { ["type"] = meta.Type, ["name"] = meta.Name };
-        if (type.IsMeshScoped)
-        {
-            document["mesh"] = meta.Mesh;
-        }
-        if (meta.Labels.Count > 0)
-        {
-            var labels = new JsonObject();
-            foreach (var (k, v) in meta.Labels)
-            {
-                labels[k] = v;
-            }
-            document["labels"] = labels;
-        }
-        JsonNode? body;
+        // The same checks as the API, without rebuilding a document.
+        var ctx = new ValidationContext();
+        ResourceDocument.CheckIdentity(type, meta.Name, meta.Mesh, meta.Labels, ctx);
+        JsonObject? body = null;
         try
         {
-            body = JsonNode.Parse(kds.Spec.Span);
+            body = JsonNode.Parse(kds.Spec.Span) as JsonObject;
         }
         catch (System.Text.Json.JsonException e)
         {
-            throw new ValidationException("spec", $"is not JSON: {e.Message}");
+            ctx.Error("spec", $"is not JSON: {e.Message}");
         }
-        if (type.HasSpecField)
+        if (body is null)
         {
-            document["spec"] = body;
+            ctx.Error("spec", "must be a JSON object");
+            throw new ValidationException(ctx.Errors);
         }
-        else if (body is JsonObject flat)
+        var canonical = ResourceDocument.ParseBody(type, body, type.HasSpecField ? ctx.At("spec") : ctx);
+        if (!ctx.IsValid)
         {
-            foreach (var (k, v) in flat.ToList())
-            {
-                flat.Remove(k);
-                document[k] = v;
-            }
+            throw new ValidationException(ctx.Errors);
         }
-        var parsed = ResourceDocument.Parse(document).Resource;
-        return parsed with { Status = kds.Status.IsEmpty ? null : Encoding.UTF8.GetString(kds.Status.Span) };
+        var key = new ResourceKey(type.Name, meta.Mesh, meta.Name);
+        return new Resource(key, canonical!, Labels(meta.Labels), kds.Status.IsEmpty ? null : Encoding.UTF8.GetString(kds.Status.Span));
     }
 
     public static ImmutableSortedDictionary<string, string> Labels(IEnumerable<KeyValuePair<string, string>> labels) =>

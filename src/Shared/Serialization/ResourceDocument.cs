@@ -123,12 +123,34 @@ public static class ResourceDocument
             }
         }
 
-        SchemaChecker.Check(body, descriptor.TypeInfo, bodyCtx);
+        if (!ctx.IsValid)
+        {
+            // Report meta and body problems together.
+            ParseBody(descriptor, body, bodyCtx);
+            throw new ValidationException(ctx.Errors);
+        }
+        var canonical = ParseBody(descriptor, body, bodyCtx);
         if (!ctx.IsValid)
         {
             throw new ValidationException(ctx.Errors);
         }
 
+        var resourceKey = new ResourceKey(descriptor.Name, mesh ?? "", name!);
+        return new ParsedResource(new Resource(resourceKey, canonical!, labels), expectedVersion);
+    }
+
+    /// <summary>
+    /// Checks a body against its type's schema and semantics and returns its canonical JSON, or null with the
+    /// errors recorded in <paramref name="bodyCtx"/>.
+    /// </summary>
+    public static string? ParseBody(ResourceTypeDescriptor descriptor, JsonObject body, ValidationContext bodyCtx)
+    {
+        var before = bodyCtx.Errors.Count;
+        SchemaChecker.Check(body, descriptor.TypeInfo, bodyCtx);
+        if (bodyCtx.Errors.Count > before)
+        {
+            return null;
+        }
         object spec;
         try
         {
@@ -137,16 +159,40 @@ public static class ResourceDocument
         catch (JsonException e)
         {
             // The schema check should have caught it; report rather than crash if it did not.
-            throw new ValidationException(bodyCtx.Path.Length == 0 ? (e.Path?.TrimStart('$', '.') ?? "") : bodyCtx.Path, e.Message);
+            bodyCtx.Error(e.Message);
+            return null;
         }
         ResourceTypeDescriptor.Validate(spec, bodyCtx);
-        if (!ctx.IsValid)
-        {
-            throw new ValidationException(ctx.Errors);
-        }
+        return bodyCtx.Errors.Count > before ? null : descriptor.SerializeSpec(spec);
+    }
 
-        var resourceKey = new ResourceKey(descriptor.Name, mesh ?? "", name!);
-        return new ParsedResource(new Resource(resourceKey, descriptor.SerializeSpec(spec), labels), expectedVersion);
+    /// <summary>Name, mesh and label rules of a resource that arrived without a document (KDS).</summary>
+    public static void CheckIdentity(ResourceTypeDescriptor descriptor, string name, string mesh, IEnumerable<KeyValuePair<string, string>> labels, ValidationContext ctx)
+    {
+        if ((descriptor == ResourceTypes.Mesh || descriptor == ResourceTypes.Zone ? Names.CheckDnsLabelName(name) : Names.CheckResourceName(name)) is { } nameProblem)
+        {
+            ctx.Error("name", nameProblem);
+        }
+        if (descriptor.IsMeshScoped && Names.CheckDnsLabelName(mesh) is { } meshProblem)
+        {
+            ctx.Error("mesh", meshProblem);
+        }
+        else if (!descriptor.IsMeshScoped && mesh.Length > 0)
+        {
+            ctx.Error("mesh", $"{descriptor.Name} is not mesh-scoped");
+        }
+        var lc = ctx.At("labels");
+        foreach (var (key, value) in labels)
+        {
+            if (Names.CheckLabelKey(key) is { } keyProblem)
+            {
+                lc.AtMapKey(key).Error(keyProblem);
+            }
+            if (Names.CheckLabelValue(value) is { } valueProblem)
+            {
+                lc.AtMapKey(key).Error(valueProblem);
+            }
+        }
     }
 
     private static string? ReadString(JsonObject doc, string field, ValidationContext ctx, bool required)

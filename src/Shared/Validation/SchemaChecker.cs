@@ -11,6 +11,20 @@ namespace Federation.Validation;
 /// </summary>
 public static class SchemaChecker
 {
+    // The contract of a type never changes once its options are read-only; look properties up once per type.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<JsonTypeInfo, (Dictionary<string, JsonPropertyInfo> Known, string KnownList, JsonPropertyInfo[] Required)> Contracts = new();
+
+    private static (Dictionary<string, JsonPropertyInfo> Known, string KnownList, JsonPropertyInfo[] Required) ContractOf(JsonTypeInfo typeInfo) =>
+        Contracts.GetOrAdd(typeInfo, static ti =>
+        {
+            var known = new Dictionary<string, JsonPropertyInfo>(StringComparer.Ordinal);
+            foreach (var p in ti.Properties)
+            {
+                known[p.Name] = p;
+            }
+            return (known, string.Join(", ", known.Keys), [.. ti.Properties.Where(p => p.IsRequired)]);
+        });
+
     public static void Check(JsonNode? node, JsonTypeInfo typeInfo, ValidationContext ctx)
     {
         var type = Nullable.GetUnderlyingType(typeInfo.Type);
@@ -73,23 +87,19 @@ public static class SchemaChecker
             ctx.Error($"must be an object, got {Describe(node)}");
             return;
         }
-        var known = new Dictionary<string, JsonPropertyInfo>(StringComparer.Ordinal);
-        foreach (var p in typeInfo.Properties)
-        {
-            known[p.Name] = p;
-        }
+        var (known, knownList, required) = ContractOf(typeInfo);
         foreach (var (name, value) in obj)
         {
             if (!known.TryGetValue(name, out var property))
             {
-                ctx.At(name).Error($"unknown field (known fields: {string.Join(", ", known.Keys)})");
+                ctx.At(name).Error($"unknown field (known fields: {knownList})");
                 continue;
             }
             Check(value, typeInfo.Options.GetTypeInfo(property.PropertyType), ctx.At(name));
         }
-        foreach (var p in typeInfo.Properties)
+        foreach (var p in required)
         {
-            if (p.IsRequired && (!obj.TryGetPropertyValue(p.Name, out var v) || v is null))
+            if (!obj.TryGetPropertyValue(p.Name, out var v) || v is null)
             {
                 ctx.At(p.Name).Error("is required");
             }
