@@ -59,9 +59,14 @@ public sealed class GlobalNode : ControlPlaneNode
     }
 
     /// <summary>Issues a zone token through the real API (<c>POST /tokens/zone</c>).</summary>
-    public async Task<string> IssueZoneTokenAsync(string zone, string validFor, CancellationToken cancellationToken)
+    public async Task<string> IssueZoneTokenAsync(string zone, string validFor, CancellationToken cancellationToken, params string[] scopes)
     {
-        var body = new JsonObject { ["zone"] = zone, ["validFor"] = validFor }.ToJsonString();
+        var request = new JsonObject { ["zone"] = zone, ["validFor"] = validFor };
+        if (scopes.Length > 0)
+        {
+            request["scope"] = new JsonArray([.. scopes.Select(s => (JsonNode)s)]);
+        }
+        var body = request.ToJsonString();
         using var response = await Api.PostAsync("/tokens/zone", new StringContent(body, Encoding.UTF8, "application/json"), cancellationToken);
         var text = await response.Content.ReadAsStringAsync(cancellationToken);
         if (!response.IsSuccessStatusCode)

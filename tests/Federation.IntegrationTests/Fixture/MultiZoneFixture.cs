@@ -15,6 +15,7 @@ public sealed class MultiZoneFixture : IAsyncDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("fed-it-").FullName;
     private readonly List<ZoneNode> _zones = [];
+    private readonly List<GlobalNode> _otherGlobals = [];
 
     private MultiZoneFixture(MultiZoneOptions options)
     {
@@ -74,6 +75,15 @@ public sealed class MultiZoneFixture : IAsyncDisposable
         {
             await node.StartAsync(cancellationToken);
         }
+        return node;
+    }
+
+    /// <summary>Starts another, unrelated global (its own keys and CA), e.g. to issue tokens this federation must refuse.</summary>
+    public async Task<GlobalNode> StartOtherGlobalAsync(string name, CancellationToken cancellationToken)
+    {
+        var node = new GlobalNode(name, Path.Combine(_root, name), Options);
+        _otherGlobals.Add(node);
+        await node.StartAsync(cancellationToken);
         return node;
     }
 
@@ -203,6 +213,10 @@ public sealed class MultiZoneFixture : IAsyncDisposable
         // Zones first: their streams close, so the global stops without waiting on them.
         await Task.WhenAll(_zones.Select(z => z.DisposeAsync().AsTask()));
         await Global.DisposeAsync();
+        foreach (var other in _otherGlobals)
+        {
+            await other.DisposeAsync();
+        }
         try
         {
             Directory.Delete(_root, recursive: true);
