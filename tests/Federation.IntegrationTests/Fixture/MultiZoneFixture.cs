@@ -59,9 +59,9 @@ public sealed class MultiZoneFixture : IAsyncDisposable
     /// Adds a zone: writes its token (issued by the global for <paramref name="zone"/> unless given) and starts
     /// it unless <paramref name="start"/> is false. Does not wait for it to connect.
     /// </summary>
-    public async Task<ZoneNode> AddZoneAsync(string zone, string? token = null, bool start = true, (TimeSpan Min, TimeSpan Max)? backoff = null, CancellationToken cancellationToken = default)
+    public async Task<ZoneNode> AddZoneAsync(string zone, string? token = null, bool start = true, (TimeSpan Min, TimeSpan Max)? backoff = null, string? caFile = null, CancellationToken cancellationToken = default)
     {
-        var node = new ZoneNode(zone, Path.Combine(_root, zone), Global, Options);
+        var node = new ZoneNode(zone, Path.Combine(_root, zone), Global, Options) { CaFileOverride = caFile };
         if (backoff is { } b)
         {
             node.Backoff = b;

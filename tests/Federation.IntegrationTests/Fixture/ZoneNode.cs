@@ -31,6 +31,9 @@ public sealed class ZoneNode : ControlPlaneNode
     /// <summary>Reconnect backoff, per zone (refusal tests slow it down to measure it).</summary>
     public (TimeSpan Min, TimeSpan Max) Backoff { get; set; }
 
+    /// <summary>The CA file the zone trusts instead of its global's (to test certificate verification).</summary>
+    public string? CaFileOverride { get; set; }
+
     public void WriteToken(string token) => File.WriteAllText(TokenFile, token + "\n");
 
     public string ReadToken() => File.ReadAllText(TokenFile).Trim();
@@ -44,7 +47,7 @@ public sealed class ZoneNode : ControlPlaneNode
         overrides["Federation:Zone"] = Name;
         overrides["Federation:GlobalAddress"] = $"https://127.0.0.1:{Link.Port}";
         overrides["Federation:ZoneTokenFile"] = TokenFile;
-        overrides["Federation:KdsCaFile"] = Global.CaFile;
+        overrides["Federation:KdsCaFile"] = CaFileOverride ?? Global.CaFile;
         var (min, max) = Backoff == default ? (_options.BackoffMin, _options.BackoffMax) : Backoff;
         overrides["Federation:KdsBackoffMinSeconds"] = min.TotalSeconds.ToString(CultureInfo.InvariantCulture);
         overrides["Federation:KdsBackoffMaxSeconds"] = max.TotalSeconds.ToString(CultureInfo.InvariantCulture);

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Envoy.Service.Discovery.V3;
 using Federation.IntegrationTests.Fixture;
+using Grpc.Core;
 
 namespace Federation.IntegrationTests.Kds;
 
@@ -67,5 +69,37 @@ public sealed class ZoneRegistryTests
         await cluster.WaitForAbsentAsync(cluster["zone-2"], Manifests.IngressPath("ingress-1.zone-1"), "zone-1 was deleted on the global", Ct);
         Assert.NotNull(await cluster.Global.TryGetAsync(Manifests.PolicyPath(Mesh, "allow-web"), Ct));
         Assert.Equal(["zone-2"], await cluster.Global.ListNamesAsync("/zones", Ct));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Connect_SecondConnectionOfSameZone_ClosesTheFirstAsStale()
+    {
+        await using var cluster = await MultiZoneFixture.StartAsync(new MultiZoneOptions { Zones = [] }, Ct);
+        var token = await cluster.Global.IssueZoneTokenAsync("zone-9", "24h", Ct);
+        var (channel, client) = cluster.Global.CreateKdsClient();
+        using var _ = channel;
+        Metadata Connection(string id) => new() { { "authorization", $"Bearer {token}" }, { "kds-zone", "zone-9" }, { "kds-connection", id } };
+
+        cluster.BeginPhase("first connection of zone-9 subscribes to meshes");
+        using var first = client.GlobalToZone(Connection("first"), cancellationToken: Ct);
+        var subscribe = new DeltaDiscoveryRequest { TypeUrl = "Mesh" };
+        subscribe.ResourceNamesSubscribe.Add("*");
+        await first.RequestStream.WriteAsync(subscribe, Ct);
+        Assert.True(await first.ResponseStream.MoveNext(Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct));
+        Assert.Equal("Mesh", first.ResponseStream.Current.TypeUrl);
+
+        cluster.BeginPhase("a second connection of zone-9 (the first is now a stale duplicate)");
+        using var second = client.GlobalToZone(Connection("second"), cancellationToken: Ct);
+        await second.RequestStream.WriteAsync(subscribe, Ct);
+        Assert.True(await second.ResponseStream.MoveNext(Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct));
+        var ended = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await first.ResponseStream.MoveNext(Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct))
+            {
+            }
+        });
+        Assert.Equal(StatusCode.Aborted, ended.StatusCode);
+        Assert.Contains("replaced by a newer connection", ended.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains(cluster.Global.Logs.WithEvent("ZoneStaleConnection"), e => e.Message.Contains("zone-9", StringComparison.Ordinal));
     }
 }
