@@ -171,6 +171,13 @@ public sealed class MultiZoneFixture : IAsyncDisposable
     public Task WaitForAbsentAsync(ControlPlaneNode node, string path, string why, CancellationToken cancellationToken, TimeSpan? timeout = null) =>
         WaitForAsync($"{node.Name} no longer holds {path} ({why})", ct => node.TryGetAsync(path, ct), r => r is null, cancellationToken, timeout);
 
+    /// <summary>Waits until <paramref name="node"/> logged <paramref name="eventName"/> with a message matching <paramref name="match"/>.</summary>
+    public Task<LogEntry> WaitForLogAsync(ControlPlaneNode node, string eventName, Func<string, bool> match, string expected, CancellationToken cancellationToken) =>
+        WaitForAsync($"{node.Name} logs {eventName}: {expected}",
+            _ => Task.FromResult(node.Logs.WithEvent(eventName).FirstOrDefault(e => match(e.Message))),
+            e => e is not null, cancellationToken,
+            describe: _ => $"{node.Logs.WithEvent(eventName).Count} {eventName} entries, none matching")!;
+
     /// <summary>The last KDS subscription in a zone overview.</summary>
     public static JsonObject? LastSubscription(JsonObject? overview) =>
         overview?["zoneInsight"]?["subscriptions"] is JsonArray { Count: > 0 } subs ? subs[^1] as JsonObject : null;

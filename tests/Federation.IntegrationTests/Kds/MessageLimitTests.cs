@@ -43,7 +43,7 @@ public sealed partial class MessageLimitTests
         Assert.True(int.Parse(match.Groups["size"].Value, System.Globalization.CultureInfo.InvariantCulture) > Limit, reason);
         Assert.Equal("1", match.Groups["count"].Value);
         Assert.Equal(Limit.ToString(System.Globalization.CultureInfo.InvariantCulture), match.Groups["limit"].Value);
-        Assert.Contains(cluster.Global.Logs.WithEvent("KdsResponseTooLarge"), e => TooLarge().IsMatch(e.Message));
+        await cluster.WaitForLogAsync(cluster.Global, "KdsResponseTooLarge", m => TooLarge().IsMatch(m), "the error naming type, size and count", Ct);
         Assert.Empty(await zone.ListNamesAsync($"/meshes/{Mesh}/secrets", Ct));
         Assert.Equal("Online", overview!["status"]!.GetValue<string>());
 

@@ -24,7 +24,8 @@ public sealed class ZoneTokenTests
             s => s["lastError"]?.GetValue<string>() is { } e && e.StartsWith($"{code}:", StringComparison.Ordinal) && e.Contains(reason, StringComparison.Ordinal),
             Ct);
         Assert.False(status["connected"]!.GetValue<bool>());
-        Assert.Contains(zone.Logs.WithEvent("KdsRefused"), e => e.Message.Contains(reason, StringComparison.Ordinal));
+        // The zone records the error, then logs it: wait for the log rather than race it.
+        await cluster.WaitForLogAsync(zone, "KdsRefused", m => m.Contains(reason, StringComparison.Ordinal), $"the refusal naming '{reason}'", Ct);
     }
 
     /// <summary>
