@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Federation.Kds.Cache;
+using Federation.Kds.Conversion;
 using Federation.Resources;
 
 namespace Federation.Kds.Tests.Fakes;
@@ -24,7 +25,7 @@ public sealed class FakeSnapshotSource : IKdsSnapshotSource
         foreach (var type in types)
         {
             var items = resources.Where(r => r.Type == type)
-                .ToImmutableSortedDictionary(r => Conversion.KdsConversion.WireName(r.Key), r => new CachedResource(r), StringComparer.Ordinal);
+                .ToImmutableSortedDictionary(r => KdsConversion.WireName(r.Key), r => new CachedResource(r), StringComparer.Ordinal);
             views = views.SetItem(type, new TypeView(type, version, items));
         }
         var next = new KdsSnapshot(version, views);
