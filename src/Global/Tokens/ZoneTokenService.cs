@@ -71,11 +71,7 @@ public sealed class ZoneTokenService(IResourceStore store, TimeProvider time)
     }
 
     /// <summary>The id of a token this control plane issued, read without trusting it (for revocation by token).</summary>
-    public static string? ReadTokenId(string token)
-    {
-        var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler();
-        return handler.CanReadToken(token) ? handler.ReadJsonWebToken(token).Id : null;
-    }
+    public static string? ReadTokenId(string token) => Jwt.TryRead(token)?.Id;
 
     public async Task<IReadOnlySet<string>> RevokedAsync(CancellationToken cancellationToken)
     {
