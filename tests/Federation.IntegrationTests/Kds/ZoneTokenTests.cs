@@ -161,8 +161,11 @@ public sealed class ZoneTokenTests
         var noZone = await RawHealthCheckAsync(cluster.Global, zone: null, await cluster.Global.IssueZoneTokenAsync("zone-1", "24h", Ct));
         Assert.Equal(StatusCode.Unauthenticated, noZone.StatusCode);
         Assert.Contains("missing 'kds-zone' metadata", noZone.Status.Detail, StringComparison.Ordinal);
-        var garbage = await RawHealthCheckAsync(cluster.Global, "zone-1", "not-a-jwt");
-        Assert.Equal(StatusCode.Unauthenticated, garbage.StatusCode);
-        Assert.Contains("not a JWT", garbage.Status.Detail, StringComparison.Ordinal);
+        foreach (var garbage in new[] { "not-a-jwt", "a.b.c" })
+        {
+            var refused = await RawHealthCheckAsync(cluster.Global, "zone-1", garbage);
+            Assert.True(refused.StatusCode == StatusCode.Unauthenticated, $"token '{garbage}': {refused.Status}");
+            Assert.Contains("not a JWT", refused.Status.Detail, StringComparison.Ordinal);
+        }
     }
 }
