@@ -22,6 +22,9 @@ public sealed record MultiZoneOptions
     /// <summary>The global's KDS message limit; null keeps the default.</summary>
     public int? GlobalMaxMessageBytes { get; init; }
 
+    /// <summary>Every zone's KDS message limit; null keeps the default.</summary>
+    public int? ZoneMaxMessageBytes { get; init; }
+
     /// <summary>How long a convergence wait may take before it fails (generous: two shared cores).</summary>
     public TimeSpan ConvergenceTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

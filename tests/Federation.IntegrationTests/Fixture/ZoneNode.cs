@@ -51,6 +51,10 @@ public sealed class ZoneNode : ControlPlaneNode
         var (min, max) = Backoff == default ? (_options.BackoffMin, _options.BackoffMax) : Backoff;
         overrides["Federation:KdsBackoffMinSeconds"] = min.TotalSeconds.ToString(CultureInfo.InvariantCulture);
         overrides["Federation:KdsBackoffMaxSeconds"] = max.TotalSeconds.ToString(CultureInfo.InvariantCulture);
+        if (_options.ZoneMaxMessageBytes is { } limit)
+        {
+            overrides["Federation:KdsMaxMessageBytes"] = limit.ToString(CultureInfo.InvariantCulture);
+        }
         return ZoneHost.Build(overrides, configure);
     }
 
