@@ -1,4 +1,5 @@
 using Federation.Global.Tokens;
+using Federation.Resources;
 using Federation.Security;
 using Federation.Stores;
 using Microsoft.Extensions.Time.Testing;
@@ -7,6 +8,10 @@ namespace Federation.Global.Tests.Tokens;
 
 public sealed class ZoneTokenServiceTests : IAsyncLifetime
 {
+    // RSA key generation dominates these tests: generate each global's first key once and copy it into each store.
+    private static readonly Lazy<Task<IReadOnlyList<Resource>>> OurKeys = new(GenerateKeysAsync);
+    private static readonly Lazy<Task<IReadOnlyList<Resource>>> OtherGlobalsKeys = new(GenerateKeysAsync);
+
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
     private readonly MemoryStore _store;
     private readonly ZoneTokenService _tokens;
@@ -19,7 +24,26 @@ public sealed class ZoneTokenServiceTests : IAsyncLifetime
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public async ValueTask InitializeAsync() => await _tokens.EnsureKeysAsync(Ct);
+    public async ValueTask InitializeAsync()
+    {
+        await _store.CommitAsync([.. (await OurKeys.Value).Select(k => new PutResource(k))], Ct);
+        await _tokens.EnsureKeysAsync(Ct);
+    }
+
+    private static async Task<IReadOnlyList<Resource>> GenerateKeysAsync()
+    {
+        var store = new MemoryStore();
+        await new ZoneTokenService(store, TimeProvider.System).EnsureKeysAsync(CancellationToken.None);
+        return await store.ListAllAsync(ResourceTypes.GlobalSecret.Name);
+    }
+
+    /// <summary>A token service of another global, whose keys are <paramref name="keys"/>.</summary>
+    private async Task<ZoneTokenService> OtherGlobalAsync(IEnumerable<Resource> keys)
+    {
+        var store = new MemoryStore(_time);
+        await store.CommitAsync([.. keys.Select(k => new PutResource(k))], Ct);
+        return new ZoneTokenService(store, _time);
+    }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
@@ -83,8 +107,7 @@ public sealed class ZoneTokenServiceTests : IAsyncLifetime
     public async Task Validate_SignedByAnotherGlobal_BadSignature()
     {
         // The other global's first key has the same name (and so the same kid) as ours.
-        var other = new ZoneTokenService(new MemoryStore(_time), _time);
-        await other.EnsureKeysAsync(Ct);
+        var other = await OtherGlobalAsync(await OtherGlobalsKeys.Value);
         var foreign = await other.IssueAsync("zone-1", TimeSpan.FromHours(1), ["cp"], Ct);
 
         var check = await _tokens.ValidateAsync(foreign, "zone-1", "cp", Ct);
@@ -108,10 +131,8 @@ public sealed class ZoneTokenServiceTests : IAsyncLifetime
     [Fact]
     public async Task Validate_UnknownKeyId_FailsNamingTheKey()
     {
-        var other = new ZoneTokenService(new MemoryStore(_time), _time);
-        await other.EnsureKeysAsync(Ct);
-        await other.Keys.RotateAsync(Ct);
-        await other.Keys.RotateAsync(Ct);
+        // Another global's third key: a kid this global has never had.
+        var other = await OtherGlobalAsync((await OtherGlobalsKeys.Value).Select(k => k with { Key = k.Key with { Name = "zone-token-signing-key-3" } }));
         var token = await other.IssueAsync("zone-1", TimeSpan.FromHours(1), ["cp"], Ct);
 
         var check = await _tokens.ValidateAsync(token, "zone-1", "cp", Ct);
@@ -191,8 +212,9 @@ public sealed class ZoneTokenServiceTests : IAsyncLifetime
     [Fact]
     public async Task Validate_SigningKeys_NeverSynced()
     {
-        var keys = await _store.ListAllAsync(Resources.ResourceTypes.GlobalSecret.Name, cancellationToken: Ct);
+        var keys = await _store.ListAllAsync(ResourceTypes.GlobalSecret.Name, cancellationToken: Ct);
 
-        Assert.All(keys, k => Assert.False(Resources.ResourceTypes.GlobalSecret.IsSynced(k), $"{k.Name} would be sent to zones"));
+        Assert.NotEmpty(keys);
+        Assert.All(keys, k => Assert.False(ResourceTypes.GlobalSecret.IsSynced(k), $"{k.Name} would be sent to zones"));
     }
 }
