@@ -33,6 +33,9 @@ public static class GlobalHost
         {
             HealthCheckInterval = TimeSpan.FromSeconds(options.HealthCheckIntervalSeconds),
             OfflineTimeout = TimeSpan.FromSeconds(options.OfflineTimeoutSeconds),
+            // Online/Offline is computed from the stored health check, which is up to one flush plus one health-check
+            // interval old: keep that below the offline timeout, or a healthy zone flaps to Offline between flushes.
+            InsightFlushInterval = TimeSpan.FromSeconds(Math.Min(1, (options.OfflineTimeoutSeconds - options.HealthCheckIntervalSeconds) / 2)),
         };
         services.AddSingleton(streamOptions);
         services.AddSingleton(globalOptions);

@@ -27,11 +27,14 @@ public sealed class ZoneAuthenticator(ZoneTokenService tokens)
             throw new RpcException(new Status(StatusCode.Unauthenticated, $"missing '{ZoneHeader}' metadata: the zone must say which zone it is"));
         }
         var authorization = headers.GetValue("authorization");
-        if (string.IsNullOrEmpty(authorization) || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        var token = authorization is not null && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? authorization["Bearer ".Length..].Trim()
+            : "";
+        if (token.Length == 0)
         {
             throw new RpcException(new Status(StatusCode.Unauthenticated, "missing zone token: send 'authorization: Bearer <zone token>'"));
         }
-        var check = await tokens.ValidateAsync(authorization["Bearer ".Length..].Trim(), zone, "cp", context.CancellationToken);
+        var check = await tokens.ValidateAsync(token, zone, "cp", context.CancellationToken);
         if (!check.IsValid)
         {
             var code = check.Failure is TokenFailure.Revoked or TokenFailure.WrongSubject or TokenFailure.WrongScope

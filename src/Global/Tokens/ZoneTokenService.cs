@@ -43,11 +43,7 @@ public sealed class ZoneTokenService(IResourceStore store, TimeProvider time)
         _verifier.ValidateAsync(token, zone, scope, cancellationToken);
 
     /// <summary>The id of a token this control plane issued, read without trusting it (for revocation by token).</summary>
-    public static string? ReadTokenId(string token)
-    {
-        var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler();
-        return handler.CanReadToken(token) ? handler.ReadJsonWebToken(token).Id : null;
-    }
+    public static string? ReadTokenId(string token) => Jwt.TryRead(token)?.Id;
 
     public Task<IReadOnlySet<string>> RevokedAsync(CancellationToken cancellationToken) => _verifier.RevokedAsync(cancellationToken);
 

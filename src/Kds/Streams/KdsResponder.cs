@@ -67,6 +67,7 @@ public sealed partial class KdsResponder
         public long SeenViewVersion = -1;
         public bool NeedFull = true;
         public DateTimeOffset LastFull;
+        public long TooLargeViewVersion = -1;
     }
 
     /// <summary>Serves until the peer closes the stream, a protocol violation, or cancellation.</summary>
@@ -208,8 +209,9 @@ public sealed partial class KdsResponder
             return;
         }
         var view = snapshot.View(type);
-        if (!state.NeedFull && view.Version == state.SeenViewVersion)
+        if ((!state.NeedFull && view.Version == state.SeenViewVersion) || view.Version == state.TooLargeViewVersion)
         {
+            // Unchanged, or unchanged since it was too large to send: only a change can make it fit.
             return;
         }
         state.SeenViewVersion = view.Version;
@@ -249,6 +251,7 @@ public sealed partial class KdsResponder
         if (size > _options.MaxMessageBytes)
         {
             var reason = $"the {type} response is {size} bytes with {response.Resources.Count} resources, above the {_options.MaxMessageBytes}-byte message limit; {type} is not synced until it shrinks or the limit is raised";
+            state.TooLargeViewVersion = view.Version;
             _observer.OnSendFailed(type, reason);
             LogTooLarge(_logger, _peer, reason);
             return;

@@ -71,11 +71,10 @@ public static class Jwt
     /// <summary>Checks format, key, signature, audience and lifetime; the caller checks revocation and subject.</summary>
     public static async Task<TokenCheck> ValidateAsync(string token, string audience, Func<string, Task<RSA?>> findKey, DateTimeOffset now)
     {
-        if (!Handler.CanReadToken(token))
+        if (TryRead(token) is not { } unverified)
         {
             return TokenCheck.Fail(TokenFailure.Malformed, "the token is not a JWT");
         }
-        var unverified = Handler.ReadJsonWebToken(token);
         if (string.IsNullOrEmpty(unverified.Kid))
         {
             return TokenCheck.Fail(TokenFailure.Malformed, "the token has no key id (kid)");
@@ -118,6 +117,26 @@ public static class Jwt
             return TokenCheck.Fail(TokenFailure.NotYetValid, $"the token is not valid before {jwt.ValidFrom:yyyy-MM-ddTHH:mm:ssZ}");
         }
         return new TokenCheck(TokenFailure.None, "", jwt);
+    }
+
+    /// <summary>
+    /// The token's header and claims, unverified; null when it is not a JWT. <c>CanReadToken</c> only checks the
+    /// shape (three dot-separated parts), so reading can still fail on parts that do not decode.
+    /// </summary>
+    public static JsonWebToken? TryRead(string token)
+    {
+        if (!Handler.CanReadToken(token))
+        {
+            return null;
+        }
+        try
+        {
+            return Handler.ReadJsonWebToken(token);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
     }
 
     public static string NewTokenId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));

@@ -29,6 +29,7 @@ public sealed class GlobalApiFixture : IAsyncLifetime
             ["Federation:DataDir"] = _dataDir,
             ["Logging:LogLevel:Default"] = "Warning",
         });
+        await GlobalHost.PrepareAsync(_app.Services);
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address);
