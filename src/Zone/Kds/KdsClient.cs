@@ -161,14 +161,29 @@ public sealed partial class KdsClient(
         }
     }
 
+    /// <summary>
+    /// Health checks at the interval the global asks for. One slow or failed check is not a dead connection (a
+    /// busy global, a GC pause): only several in a row, or a refusal, end it.
+    /// </summary>
     private async Task HealthLoopAsync(KdsSync.KdsSyncClient client, Metadata metadata, TimeSpan interval, CancellationToken ct)
     {
+        const int MaxConsecutiveFailures = 3;
+        var failures = 0;
         while (true)
         {
             await Task.Delay(interval, time, ct);
-            var response = await client.HealthCheckAsync(new ZoneHealthCheckRequest { Zone = options.Zone, Version = ControlPlaneIdentity.Version }, metadata,
-                deadline: DateTime.UtcNow + interval * 2, cancellationToken: ct);
-            interval = response.Interval?.ToTimeSpan() ?? interval;
+            var deadline = TimeSpan.FromTicks(Math.Max(interval.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+            try
+            {
+                var response = await client.HealthCheckAsync(new ZoneHealthCheckRequest { Zone = options.Zone, Version = ControlPlaneIdentity.Version }, metadata,
+                    deadline: DateTime.UtcNow + deadline, cancellationToken: ct);
+                interval = response.Interval?.ToTimeSpan() ?? interval;
+                failures = 0;
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.DeadlineExceeded or StatusCode.Unavailable && ++failures < MaxConsecutiveFailures)
+            {
+                LogHealthCheckFailed(logger, failures, e.Status.Detail);
+            }
         }
     }
 
@@ -224,6 +239,9 @@ public sealed partial class KdsClient(
 
     [LoggerMessage(EventId = 42, EventName = "KdsRefused", Level = LogLevel.Error, Message = "The global control plane refused this zone: {Reason}")]
     private static partial void LogRefused(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 44, EventName = "KdsHealthCheckFailed", Level = LogLevel.Warning, Message = "Health check to the global failed ({Failures} in a row): {Reason}")]
+    private static partial void LogHealthCheckFailed(ILogger logger, int failures, string reason);
 
     [LoggerMessage(EventId = 43, EventName = "KdsRetry", Level = LogLevel.Information, Message = "Reconnecting to the global in {Seconds:0.0}s (last error: {Reason})")]
     private static partial void LogRetry(ILogger logger, double seconds, string reason);

@@ -132,7 +132,8 @@ public sealed class ZoneTokenServiceTests : IAsyncLifetime
     public async Task Validate_UnknownKeyId_FailsNamingTheKey()
     {
         // Another global's third key: a kid this global has never had.
-        var other = await OtherGlobalAsync((await OtherGlobalsKeys.Value).Select(k => k with { Key = k.Key with { Name = "zone-token-signing-key-3" } }));
+        var privateKeys = (await OtherGlobalsKeys.Value).Where(k => k.Labels.ContainsKey(SecretLabels.Private));
+        var other = await OtherGlobalAsync(privateKeys.Select(k => k with { Key = k.Key with { Name = "zone-token-signing-key-3" } }));
         var token = await other.IssueAsync("zone-1", TimeSpan.FromHours(1), ["cp"], Ct);
 
         var check = await _tokens.ValidateAsync(token, "zone-1", "cp", Ct);
@@ -215,6 +216,11 @@ public sealed class ZoneTokenServiceTests : IAsyncLifetime
         var keys = await _store.ListAllAsync(ResourceTypes.GlobalSecret.Name, cancellationToken: Ct);
 
         Assert.NotEmpty(keys);
-        Assert.All(keys, k => Assert.False(ResourceTypes.GlobalSecret.IsSynced(k), $"{k.Name} would be sent to zones"));
+        // Private halves stay on the global; the public halves travel so zones can verify ingress/egress tokens.
+        var privateKeys = keys.Where(k => k.Name.StartsWith("zone-token-signing-key-", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(privateKeys);
+        Assert.All(privateKeys, k => Assert.False(ResourceTypes.GlobalSecret.IsSynced(k), $"{k.Name} would be sent to zones"));
+        Assert.All(keys.Where(ResourceTypes.GlobalSecret.IsSynced), k =>
+            Assert.DoesNotContain("PRIVATE KEY", System.Text.Encoding.UTF8.GetString(k.GetSpec<Federation.Resources.Types.SecretSpec>().Bytes), StringComparison.Ordinal));
     }
 }

@@ -13,7 +13,7 @@ public sealed record MultiZoneOptions
 
     public TimeSpan HealthCheckInterval { get; init; } = TimeSpan.FromSeconds(0.2);
 
-    public TimeSpan OfflineTimeout { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan OfflineTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
     public TimeSpan BackoffMin { get; init; } = TimeSpan.FromSeconds(0.05);
 

@@ -34,6 +34,19 @@ public sealed class ZoneNode : ControlPlaneNode
     /// <summary>The CA file the zone trusts instead of its global's (to test certificate verification).</summary>
     public string? CaFileOverride { get; set; }
 
+    /// <summary>The xDS port; 0 until the first start picks one, then fixed.</summary>
+    public int XdsPort { get; private set; }
+
+    /// <summary>The DNS (UDP) port, picked free once.</summary>
+    public int DnsPort { get; } = FreeUdpPort();
+
+    private static int FreeUdpPort()
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        return ((System.Net.IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
     public void WriteToken(string token) => File.WriteAllText(TokenFile, token + "\n");
 
     public string ReadToken() => File.ReadAllText(TokenFile).Trim();
@@ -45,6 +58,8 @@ public sealed class ZoneNode : ControlPlaneNode
     {
         var overrides = CommonOverrides();
         overrides["Federation:Zone"] = Name;
+        overrides["Federation:XdsPort"] = XdsPort.ToString(CultureInfo.InvariantCulture);
+        overrides["Federation:DnsPort"] = DnsPort.ToString(CultureInfo.InvariantCulture);
         overrides["Federation:GlobalAddress"] = $"https://127.0.0.1:{Link.Port}";
         overrides["Federation:ZoneTokenFile"] = TokenFile;
         overrides["Federation:KdsCaFile"] = CaFileOverride ?? Global.CaFile;
@@ -58,8 +73,12 @@ public sealed class ZoneNode : ControlPlaneNode
         return ZoneHost.Build(overrides, configure);
     }
 
-    protected override void OnStarted(IReadOnlyCollection<Uri> addresses) =>
-        ApiPort = addresses.Single().Port;
+    /// <summary>Kestrel reports listeners in the order they were declared: the API, then xDS.</summary>
+    protected override void OnStarted(IReadOnlyCollection<Uri> addresses)
+    {
+        ApiPort = addresses.First().Port;
+        XdsPort = addresses.Last().Port;
+    }
 
     /// <summary><c>GET /status/kds</c> on the zone's API.</summary>
     public async Task<JsonObject> KdsStatusAsync(CancellationToken cancellationToken) =>

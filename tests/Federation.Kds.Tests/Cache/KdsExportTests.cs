@@ -35,7 +35,7 @@ public sealed class KdsExportTests
         Assert.True(export.Includes(Dataplane("dp")));
         Assert.True(export.Includes(Ingress("ingress-1")));
         Assert.False(export.Includes(Ingress("ingress-2.zone-2", labels: FromGlobal)));
-        Assert.Equal([ResourceTypes.Dataplane, ResourceTypes.ZoneIngress, ResourceTypes.ZoneEgress], export.Types);
+        Assert.Equal([ResourceTypes.Dataplane, ResourceTypes.DataplaneInsight, ResourceTypes.ZoneIngress, ResourceTypes.ZoneEgress], export.Types);
     }
 
     [Fact]
