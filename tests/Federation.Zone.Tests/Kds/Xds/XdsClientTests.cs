@@ -27,8 +27,8 @@ public sealed class XdsClientTests(KestrelAdsFixture server) : IClassFixture<Kes
     /// <summary>(Re)subscribes to the probe secret and waits for it: a barrier behind every earlier request and decision.</summary>
     private static async Task<XdsClientSnapshot> ProbeAsync(XdsClient client)
     {
-        await client.UnsubscribeAsync(XdsTypes.Secret, [SnapshotBuilder.ProbeSecret], Ct);
-        await client.SubscribeAsync(XdsTypes.Secret, [SnapshotBuilder.ProbeSecret], Ct);
+        await client.UnsubscribeAsync(XdsTypes.Secret, [SnapshotBuilder.ProbeSecret], Ct).Within10s("the Unsubscribe request");
+        await client.SubscribeAsync(XdsTypes.Secret, [SnapshotBuilder.ProbeSecret], Ct).Within10s("the Subscribe request");
         return await HoldsAsync(client, s => s.Of(XdsTypes.Secret).Resources.Count == 1, "the probe secret");
     }
 
@@ -42,8 +42,8 @@ public sealed class XdsClientTests(KestrelAdsFixture server) : IClassFixture<Kes
         var proxy = server.Source.Proxy($"default.subscribe-{protocol}");
         proxy.Publish(b => b.Listener("l1").Listener("l2").Cluster("c1").Cluster("c2"));
         await using var client = NewClient(proxy.Id, protocol);
-        await client.SubscribeAsync(XdsTypes.Listener, cancellationToken: Ct);
-        await client.SubscribeAsync(XdsTypes.Cluster, ["c1"], Ct);
+        await client.SubscribeAsync(XdsTypes.Listener, cancellationToken: Ct).Within10s("the Subscribe request");
+        await client.SubscribeAsync(XdsTypes.Cluster, ["c1"], Ct).Within10s("the Subscribe request");
 
         client.Start();
 
@@ -74,7 +74,7 @@ public sealed class XdsClientTests(KestrelAdsFixture server) : IClassFixture<Kes
             }
             updated.Set();
         };
-        await client.SubscribeAsync(XdsTypes.Cluster, cancellationToken: Ct);
+        await client.SubscribeAsync(XdsTypes.Cluster, cancellationToken: Ct).Within10s("the Subscribe request");
         client.Start();
         await HoldsAsync(client, s => s.Of(XdsTypes.Cluster).Resources.Count == 2, "a and b");
 
@@ -99,7 +99,7 @@ public sealed class XdsClientTests(KestrelAdsFixture server) : IClassFixture<Kes
         proxy.Publish(b => b.Cluster("a", "1", connectTimeoutSeconds: 1));
         await using var client = NewClient(proxy.Id, protocol, (_, resources) =>
             resources.FirstOrDefault(r => r.Resource.Unpack<Cluster>().ConnectTimeout.Seconds == 0) is { } bad ? $"cluster {bad.Name}: connect_timeout must be positive" : null);
-        await client.SubscribeAsync(XdsTypes.Cluster, ["a"], Ct);
+        await client.SubscribeAsync(XdsTypes.Cluster, ["a"], Ct).Within10s("the Subscribe request");
         client.Start();
         var good = await HoldsAsync(client, s => s.Of(XdsTypes.Cluster).Resources.ContainsKey("a"), "cluster a");
 
@@ -126,12 +126,12 @@ public sealed class XdsClientTests(KestrelAdsFixture server) : IClassFixture<Kes
         var proxy = server.Source.Proxy($"default.unsubscribe-{protocol}");
         proxy.Publish(b => b.Endpoints("e"));
         await using var client = NewClient(proxy.Id, protocol);
-        await client.SubscribeAsync(XdsTypes.ClusterLoadAssignment, ["e"], Ct);
+        await client.SubscribeAsync(XdsTypes.ClusterLoadAssignment, ["e"], Ct).Within10s("the Subscribe request");
         client.Start();
         await HoldsAsync(client, s => s.Of(XdsTypes.ClusterLoadAssignment).Resources.Count == 1, "e");
         await proxy.WaitUntilAsync(p => p.Acks.Count == 1, "the EDS ACK");
 
-        await client.UnsubscribeAsync(XdsTypes.ClusterLoadAssignment, ["e"], Ct);
+        await client.UnsubscribeAsync(XdsTypes.ClusterLoadAssignment, ["e"], Ct).Within10s("the Unsubscribe request");
         Assert.Empty(client.Current.Of(XdsTypes.ClusterLoadAssignment).Resources);
         // Requests are handled in order: once the probe is answered, the unsubscribe was handled.
         await ProbeAsync(client);
@@ -151,8 +151,8 @@ public sealed class XdsClientTests(KestrelAdsFixture server) : IClassFixture<Kes
         var proxy = server.Source.Proxy($"default.reconnect-{protocol}");
         proxy.Publish(b => b.Listener("l").Cluster("c1").Cluster("c2"));
         await using var client = NewClient(proxy.Id, protocol);
-        await client.SubscribeAsync(XdsTypes.Listener, cancellationToken: Ct);
-        await client.SubscribeAsync(XdsTypes.Cluster, cancellationToken: Ct);
+        await client.SubscribeAsync(XdsTypes.Listener, cancellationToken: Ct).Within10s("the Subscribe request");
+        await client.SubscribeAsync(XdsTypes.Cluster, cancellationToken: Ct).Within10s("the Subscribe request");
         client.Start();
         await HoldsAsync(client, s => s.Of(XdsTypes.Listener).Resources.Count == 1 && s.Of(XdsTypes.Cluster).Resources.Count == 2, "l, c1 and c2");
         await proxy.WaitUntilAsync(p => p.Acks.Count == 2, "both ACKs");
@@ -187,7 +187,7 @@ public sealed class XdsClientTests(KestrelAdsFixture server) : IClassFixture<Kes
                 var proxy = server.Source.Proxy($"default.many-{i}");
                 proxy.Publish(b => b.Listener($"listener-{proxy.Id}"));
                 var client = NewClient(proxy.Id);
-                await client.SubscribeAsync(XdsTypes.Listener, cancellationToken: Ct);
+                await client.SubscribeAsync(XdsTypes.Listener, cancellationToken: Ct).Within10s("the Subscribe request");
                 clients.Add(client);
                 client.Start();
             }
@@ -197,7 +197,7 @@ public sealed class XdsClientTests(KestrelAdsFixture server) : IClassFixture<Kes
         }
         finally
         {
-            await Task.WhenAll(clients.Select(c => c.DisposeAsync().AsTask()));
+            await Task.WhenAll(clients.Select(c => c.DisposeAsync().AsTask())).Within10s("the clients to stop");
         }
     }
 }

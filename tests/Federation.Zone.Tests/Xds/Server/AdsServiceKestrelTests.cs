@@ -19,7 +19,7 @@ public sealed class AdsServiceKestrelTests(KestrelAdsFixture server) : IClassFix
     {
         using var call = Client.StreamAggregatedResources(cancellationToken: Ct);
 
-        await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = AdsServiceUnderTest.Node("default.unknown-type"), TypeUrl = "type.googleapis.com/envoy.config.core.v3.Foo" }, Ct);
+        await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = AdsServiceUnderTest.Node("default.unknown-type"), TypeUrl = "type.googleapis.com/envoy.config.core.v3.Foo" }, Ct).Within10s("the request to be sent");
 
         var e = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(Ct).Within10s("the call to fail"));
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
@@ -31,7 +31,7 @@ public sealed class AdsServiceKestrelTests(KestrelAdsFixture server) : IClassFix
     {
         using var call = Client.DeltaAggregatedResources(cancellationToken: Ct);
 
-        await call.RequestStream.WriteAsync(new DeltaDiscoveryRequest { TypeUrl = XdsTypes.Listener }, Ct);
+        await call.RequestStream.WriteAsync(new DeltaDiscoveryRequest { TypeUrl = XdsTypes.Listener }, Ct).Within10s("the request to be sent");
 
         var e = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(Ct).Within10s("the call to fail"));
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
@@ -45,7 +45,7 @@ public sealed class AdsServiceKestrelTests(KestrelAdsFixture server) : IClassFix
         try
         {
             using var call = Client.StreamAggregatedResources(cancellationToken: Ct);
-            await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = AdsServiceUnderTest.Node("default.refused"), TypeUrl = XdsTypes.Listener }, Ct);
+            await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = AdsServiceUnderTest.Node("default.refused"), TypeUrl = XdsTypes.Listener }, Ct).Within10s("the request to be sent");
 
             var e = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(Ct).Within10s("the call to fail"));
             Assert.Equal(StatusCode.PermissionDenied, e.StatusCode);
@@ -63,7 +63,7 @@ public sealed class AdsServiceKestrelTests(KestrelAdsFixture server) : IClassFix
         var proxy = server.Source.Proxy("default.never-acks");
         proxy.Publish(b => b.Listener("a", "0"));
         using var call = Client.StreamAggregatedResources(cancellationToken: Ct);
-        await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = AdsServiceUnderTest.Node(proxy.Id), TypeUrl = XdsTypes.Listener }, Ct);
+        await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = AdsServiceUnderTest.Node(proxy.Id), TypeUrl = XdsTypes.Listener }, Ct).Within10s("the request to be sent");
         var first = await NextAsync(call, "the first LDS");
 
         long last = 0;
@@ -75,11 +75,11 @@ public sealed class AdsServiceKestrelTests(KestrelAdsFixture server) : IClassFix
         await proxy.Watches[^1].ObservedAsync(last);
 
         // Barrier: the answer to this subscription comes after anything decided before it.
-        await call.RequestStream.WriteAsync(Sotw.Request(XdsTypes.Secret, SnapshotBuilder.ProbeSecret), Ct);
+        await call.RequestStream.WriteAsync(Sotw.Request(XdsTypes.Secret, SnapshotBuilder.ProbeSecret), Ct).Within10s("the request to be sent");
         Assert.Equal(XdsTypes.Secret, (await NextAsync(call, "the probe")).TypeUrl);
         Assert.Single(proxy.Sent, s => s.TypeUrl == XdsTypes.Listener);
 
-        await call.RequestStream.WriteAsync(Sotw.Ack(first), Ct);
+        await call.RequestStream.WriteAsync(Sotw.Ack(first), Ct).Within10s("the request to be sent");
         var latest = await NextAsync(call, "the latest LDS");
         Assert.Equal(XdsTypes.Listener, latest.TypeUrl);
         Assert.Equal(proxy.Current.VersionOf(XdsTypes.Listener), latest.VersionInfo);
@@ -92,18 +92,18 @@ public sealed class AdsServiceKestrelTests(KestrelAdsFixture server) : IClassFix
         var proxy = server.Source.Proxy("default.nack-fix");
         proxy.Publish(b => b.Cluster("a", "bad"));
         using var call = Client.StreamAggregatedResources(cancellationToken: Ct);
-        await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = AdsServiceUnderTest.Node(proxy.Id), TypeUrl = XdsTypes.Cluster, ResourceNames = { "a" } }, Ct);
+        await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = AdsServiceUnderTest.Node(proxy.Id), TypeUrl = XdsTypes.Cluster, ResourceNames = { "a" } }, Ct).Within10s("the request to be sent");
         var bad = await NextAsync(call, "the bad CDS");
 
-        await call.RequestStream.WriteAsync(Sotw.Nack(bad, "", "Unsupported type STATIC", "a"), Ct);
-        await call.RequestStream.WriteAsync(Sotw.Request(XdsTypes.Secret, SnapshotBuilder.ProbeSecret), Ct);
+        await call.RequestStream.WriteAsync(Sotw.Nack(bad, "", "Unsupported type STATIC", "a"), Ct).Within10s("the request to be sent");
+        await call.RequestStream.WriteAsync(Sotw.Request(XdsTypes.Secret, SnapshotBuilder.ProbeSecret), Ct).Within10s("the request to be sent");
         Assert.Equal(XdsTypes.Secret, (await NextAsync(call, "the probe")).TypeUrl);
         Assert.Equal([new Answer(XdsTypes.Cluster, bad.VersionInfo, "Unsupported type STATIC")], proxy.Nacks);
 
         proxy.Publish(b => b.Cluster("a", "good"));
         var good = await NextAsync(call, "the fixed CDS");
         Assert.Equal(XdsTypes.Cluster, good.TypeUrl);
-        await call.RequestStream.WriteAsync(Sotw.Ack(good, "a"), Ct);
+        await call.RequestStream.WriteAsync(Sotw.Ack(good, "a"), Ct).Within10s("the request to be sent");
         await proxy.WaitUntilAsync(p => p.Acks.Any(a => a.TypeUrl == XdsTypes.Cluster && a.Version == good.VersionInfo), "the ACK of the fix");
     }
 
@@ -115,7 +115,7 @@ public sealed class AdsServiceKestrelTests(KestrelAdsFixture server) : IClassFix
         var held = new Dictionary<string, string>();
         using (var call = Client.DeltaAggregatedResources(cancellationToken: Ct))
         {
-            await call.RequestStream.WriteAsync(new DeltaDiscoveryRequest { Node = AdsServiceUnderTest.Node(proxy.Id), TypeUrl = XdsTypes.Cluster }, Ct);
+            await call.RequestStream.WriteAsync(new DeltaDiscoveryRequest { Node = AdsServiceUnderTest.Node(proxy.Id), TypeUrl = XdsTypes.Cluster }, Ct).Within10s("the request to be sent");
             await call.ResponseStream.MoveNext(Ct).Within10s("the first CDS");
             foreach (var r in call.ResponseStream.Current.Resources)
             {
@@ -125,7 +125,7 @@ public sealed class AdsServiceKestrelTests(KestrelAdsFixture server) : IClassFix
         proxy.Publish(b => b.Cluster("a").Cluster("b", "2"));
 
         using var again = Client.DeltaAggregatedResources(cancellationToken: Ct);
-        await again.RequestStream.WriteAsync(new DeltaDiscoveryRequest { Node = AdsServiceUnderTest.Node(proxy.Id), TypeUrl = XdsTypes.Cluster, InitialResourceVersions = { held } }, Ct);
+        await again.RequestStream.WriteAsync(new DeltaDiscoveryRequest { Node = AdsServiceUnderTest.Node(proxy.Id), TypeUrl = XdsTypes.Cluster, InitialResourceVersions = { held } }, Ct).Within10s("the request to be sent");
         await again.ResponseStream.MoveNext(Ct).Within10s("the CDS after reconnecting");
 
         Assert.Equal(["b=2"], Delta.Versions(again.ResponseStream.Current));

@@ -44,7 +44,7 @@ internal sealed class StreamHarness<TRequest, TResponse> : IAsyncDisposable
     /// <summary>The watch of this stream (the latest one of the proxy).</summary>
     public FakeWatch Watch => Proxy.Watches[^1];
 
-    public ValueTask SendAsync(TRequest request) => Requests.WriteAsync(request);
+    public Task SendAsync(TRequest request) => Requests.WriteAsync(request).AsTask().Within10s("the server to take the request");
 
     /// <summary>The next response, whatever its type.</summary>
     public Task<TResponse> NextAsync(string what) =>
