@@ -53,6 +53,7 @@ public static class ZoneHost
         builder.Services.AddSingleton<ProxyRegistry>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProxyRegistry>());
         builder.Services.AddSingleton<IXdsSnapshotSource, ZoneXdsSource>();
+        builder.Services.AddAdsServer();
         builder.Services.AddSingleton<VipAllocator>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<VipAllocator>());
         builder.Services.AddHostedService<MeshDnsServer>();
@@ -66,6 +67,8 @@ public static class ZoneHost
         var bind = IPAddress.Parse(options.BindAddress);
         builder.WebHost.ConfigureKestrel(k =>
         {
+            // Many proxies share few connections (HTTP/2 multiplexing); the default of 100 streams is too low.
+            k.Limits.Http2.MaxStreamsPerConnection = 10_000;
             k.Listen(bind, options.ApiPort, l => l.Tag(ListenerTagging.Api));
             k.Listen(bind, options.XdsPort, l =>
             {
@@ -92,6 +95,7 @@ public static class ZoneHost
             dpAuth = o.DpAuth,
             connectedProxies = proxies.Count,
         }));
+        app.MapGrpcService<AdsService>();
         app.MapCertificateEndpoints();
         app.MapControlPlaneApi();
         return app;
