@@ -1,0 +1,96 @@
+using Federation.Resources;
+using Federation.Zone.Xds.Generators;
+using Federation.Zone.Xds.State;
+
+namespace Federation.Zone.Tests.Xds.Generators;
+
+public sealed class ConfigGeneratorGoldenTests
+{
+    private const string MtlsMesh = """
+        type: Mesh
+        name: default
+        mtls: {enabledBackend: ca-1, backends: [{name: ca-1, type: builtin}]}
+        """;
+
+    private static readonly IReadOnlyList<Resource> Workloads = Scenario.ParseAll("""
+        type: Dataplane
+        mesh: default
+        name: backend-1
+        networking:
+          address: 127.0.0.1
+          inbound: [{port: 18080, servicePort: 8080, tags: {kuma.io/service: backend, kuma.io/protocol: grpc, version: v1}}]
+        ---
+        type: Dataplane
+        mesh: default
+        name: web-1
+        networking:
+          address: 127.0.0.2
+          inbound: [{port: 18081, servicePort: 8081, tags: {kuma.io/service: web, kuma.io/protocol: http}}]
+          outbound: [{port: 10001, tags: {kuma.io/service: backend}}]
+        ---
+        type: MeshTrafficPermission
+        mesh: default
+        name: allow-web
+        spec:
+          targetRef: {kind: MeshService, name: backend}
+          from:
+            - {targetRef: {kind: MeshService, name: web}, default: {action: Allow}}
+            - {targetRef: {kind: MeshSubset, tags: {kuma.io/zone: zone-3}}, default: {action: Deny}}
+        """);
+
+    private static ZoneState State(IReadOnlyList<RemoteEndpoint>? remote = null, string? remoteService = null) =>
+        Scenario.Build("zone-1", MtlsMesh, Workloads, remote, remoteService);
+
+    private static string Generate(ZoneState state, string dataplane, ProxyKind kind)
+    {
+        var dp = state.Mesh("default")!.Dataplanes[dataplane];
+        var snapshot = new ConfigGenerator().Generate(state, new ProxyContext("zone-1", dp, kind, kind == ProxyKind.Envoy ? Scenario.FakeCertificate : null), 1);
+        Golden.AssertRoundTrips(snapshot);
+        return Golden.Render(snapshot);
+    }
+
+    [Fact]
+    public void Generate_EnvoySidecarBackend_MatchesGolden() =>
+        Golden.AssertMatches("envoy-backend-1.txt", Generate(State(), "backend-1", ProxyKind.Envoy));
+
+    [Fact]
+    public void Generate_EnvoySidecarWebWithOutbound_MatchesGolden() =>
+        Golden.AssertMatches("envoy-web-1.txt", Generate(State(), "web-1", ProxyKind.Envoy));
+
+    [Fact]
+    public void Generate_ProxylessBackend_MatchesGolden() =>
+        Golden.AssertMatches("proxyless-backend-1.txt", Generate(State(), "backend-1", ProxyKind.Proxyless));
+
+    [Fact]
+    public void Generate_ProxylessWithRemoteZone_MatchesGolden() =>
+        Golden.AssertMatches("proxyless-web-1-remote.txt", Generate(
+            State([new RemoteEndpoint("zone-2", "127.0.0.1", 20001, 2)], "payments"), "web-1", ProxyKind.Proxyless));
+
+    [Fact]
+    public void Generate_Ingress_MatchesGolden()
+    {
+        var ingress = Scenario.Parse("""
+            type: ZoneIngress
+            name: ingress-1
+            networking: {address: 127.0.0.1, port: 10001, advertisedAddress: 127.0.0.1, advertisedPort: 10001}
+            """);
+        var state = State() with { LocalIngresses = [ingress] };
+        var snapshot = new ConfigGenerator().Generate(state, new ProxyContext("zone-1", ingress, ProxyKind.Ingress, null), 1);
+        Golden.AssertRoundTrips(snapshot);
+        Golden.AssertMatches("ingress-1.txt", Golden.Render(snapshot));
+    }
+
+    [Fact]
+    public void Generate_Egress_MatchesGolden()
+    {
+        var egress = Scenario.Parse("""
+            type: ZoneEgress
+            name: egress-1
+            networking: {address: 127.0.0.1, port: 10002}
+            """);
+        var state = State([new RemoteEndpoint("zone-2", "127.0.0.1", 20001, 2), new RemoteEndpoint("zone-3", "127.0.0.3", 30001, 1)], "payments") with { LocalEgresses = [egress] };
+        var snapshot = new ConfigGenerator().Generate(state, new ProxyContext("zone-1", egress, ProxyKind.Egress, null), 1);
+        Golden.AssertRoundTrips(snapshot);
+        Golden.AssertMatches("egress-1.txt", Golden.Render(snapshot));
+    }
+}
