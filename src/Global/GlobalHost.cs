@@ -46,6 +46,7 @@ public static class GlobalHost
         services.AddSingleton<ZoneRegistry>();
         services.AddHostedService(sp => sp.GetRequiredService<ZoneRegistry>());
         services.AddSingleton<ZoneTokenService>();
+        services.AddSingleton<KdsMetrics>();
         services.AddSingleton<ZoneAuthenticator>();
         services.AddSingleton<IDeleteHook, ZoneDeleteHook>();
         services.AddGrpc(o =>

@@ -46,6 +46,7 @@ public static class ZoneHost
         builder.Services.AddSingleton<KdsResourceCache>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<KdsResourceCache>());
         builder.Services.AddSingleton<KdsClientState>();
+        builder.Services.AddSingleton<Federation.Kds.Streams.KdsMetrics>();
         builder.Services.AddSingleton<ZoneStateBuilder>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ZoneStateBuilder>());
         builder.Services.AddSingleton<ConfigGenerator>();

@@ -23,6 +23,7 @@ public sealed partial class KdsSyncService(
     IResourceStore store,
     KdsStreamOptions streamOptions,
     KdsGlobalOptions globalOptions,
+    KdsMetrics metrics,
     TimeProvider time,
     ILogger<KdsSyncService> logger) : KdsSync.KdsSyncBase
 {
@@ -39,7 +40,7 @@ public sealed partial class KdsSyncService(
         {
             await cache.Loaded.WaitAsync(ct);
             var responder = new KdsResponder($"zone {identity.Zone}", cache, DownTypes,
-                snapshot => KdsExport.ForZonePeer(identity.Zone, snapshot), streamOptions, connection, time, logger);
+                snapshot => KdsExport.ForZonePeer(identity.Zone, snapshot), streamOptions, metrics.For(identity.Zone, connection), time, logger);
             await responder.RunAsync(requestStream, responseStream, ct);
         });
     }
@@ -50,7 +51,7 @@ public sealed partial class KdsSyncService(
         await RunStreamAsync(identity, "ZoneToGlobal", context, async (connection, ct) =>
         {
             var subscriber = new KdsSubscriber($"zone {identity.Zone}", InventoryTypes,
-                new KdsSyncApplier(store, new FromZoneScope(identity.Zone)), node: null, connection, logger);
+                new KdsSyncApplier(store, new FromZoneScope(identity.Zone)), node: null, metrics.For(identity.Zone, connection), logger);
             await subscriber.RunAsync(requestStream, responseStream, ct);
         });
     }
@@ -68,6 +69,7 @@ public sealed partial class KdsSyncService(
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         var connection = registry.Attach(identity.Zone, identity.ConnectionId, stream, identity.TokenId, identity.Version, cts);
         LogStreamOpened(logger, stream, identity.Zone, identity.ConnectionId);
+        metrics.StreamOpened(identity.Zone, stream);
         try
         {
             await run(connection, cts.Token);
@@ -87,6 +89,7 @@ public sealed partial class KdsSyncService(
         }
         finally
         {
+            metrics.StreamClosed(identity.Zone, stream);
             registry.Detach(connection, stream);
             LogStreamClosed(logger, stream, identity.Zone);
         }

@@ -28,7 +28,10 @@ public static class ControlPlaneApi
         services.TryAddSingleton(identity);
         services.TryAddSingleton(storeOptions);
         services.TryAddSingleton(apiOptions ?? new ApiOptions());
-        services.TryAddSingleton(sp => StoreFactory.Create(storeOptions, sp.GetRequiredService<TimeProvider>(), sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()));
+        services.TryAddSingleton<IResourceStore>(sp => new InstrumentedStore(
+            StoreFactory.Create(storeOptions, sp.GetRequiredService<TimeProvider>(), sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()),
+            sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddFederationTelemetry(identity.Mode == ControlPlaneMode.Global ? "federation-global" : "federation-zone");
         services.TryAddSingleton<IWritePolicy>(new WritePolicy(identity.Mode, identity.Zone, identity.Federated));
         services.TryAddSingleton(_ => AdminToken.LoadOrCreate(storeOptions.DataDir));
         services.AddSingleton<IDeleteHook, MeshCascade>();
@@ -54,6 +57,7 @@ public static class ControlPlaneApi
             zone = id.Zone,
             federated = id.Mode == ControlPlaneMode.Zone ? id.Federated : (bool?)null,
         }, Serialization.FederationJson.Options));
+        app.MapFederationMetrics();
         app.MapResourceApi();
         app.MapDataplaneTokenEndpoints();
         app.MapDataplaneOverviewEndpoints();

@@ -46,6 +46,7 @@ public sealed partial class KdsClient(
     IResourceStore store,
     KdsResourceCache cache,
     KdsClientState state,
+    KdsMetrics metrics,
     TimeProvider time,
     ILogger<KdsClient> logger) : BackgroundService
 {
@@ -122,8 +123,8 @@ public sealed partial class KdsClient(
             LogConnected(logger, options.GlobalAddress!, connectionId);
 
             var node = new Node { Id = options.Zone, UserAgentName = "federation-zone", UserAgentVersion = ControlPlaneIdentity.Version };
-            var subscriber = new KdsSubscriber("the global", DownTypes, new KdsSyncApplier(store, new FromGlobalScope()), node, observer: null, logger);
-            var responder = new KdsResponder("the global", cache, cache.ExportedTypes, peerFilter: null, new KdsStreamOptions { MaxMessageBytes = options.KdsMaxMessageBytes }, observer: null, time, logger);
+            var subscriber = new KdsSubscriber("the global", DownTypes, new KdsSyncApplier(store, new FromGlobalScope()), node, metrics.For(options.Zone), logger);
+            var responder = new KdsResponder("the global", cache, cache.ExportedTypes, peerFilter: null, new KdsStreamOptions { MaxMessageBytes = options.KdsMaxMessageBytes }, metrics.For(options.Zone), time, logger);
             var loops = new[]
             {
                 subscriber.RunAsync(down.ResponseStream, down.RequestStream, ct),

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using Federation.Resources;
 using Federation.Resources.Types;
 using Federation.Stores;
@@ -27,8 +28,13 @@ public sealed partial class ProxyRegistry : BackgroundService
     private readonly ILogger<ProxyRegistry> _logger;
     private long _version;
 
-    public ProxyRegistry(ZoneStateBuilder state, ConfigGenerator generator, CertificateManager certificates, IResourceStore store, ZoneOptions options, TimeProvider time, ILogger<ProxyRegistry> logger)
+    private readonly System.Diagnostics.Metrics.Histogram<double> _generation;
+
+    public ProxyRegistry(ZoneStateBuilder state, ConfigGenerator generator, CertificateManager certificates, IResourceStore store, ZoneOptions options, TimeProvider time, ILogger<ProxyRegistry> logger, System.Diagnostics.Metrics.IMeterFactory meters)
     {
+        var meter = meters.Create("Federation");
+        _generation = meter.CreateHistogram<double>("federation.xds.generation.duration", unit: "ms", description: "Time to generate one proxy's config snapshot");
+        meter.CreateObservableGauge("federation.xds.proxies", () => _watches.Count, unit: "{proxy}", description: "Proxies connected to this zone's xDS server");
         _state = state;
         _generator = generator;
         _certificates = certificates;
@@ -134,7 +140,10 @@ public sealed partial class ProxyRegistry : BackgroundService
             return;
         }
         var certificate = watch.Kind == ProxyKind.Envoy ? _certificates.Get(mesh, dataplane) : null;
-        Publish(watch, _generator.Generate(state, new ProxyContext(state.Zone, dataplane, watch.Kind, certificate), Interlocked.Increment(ref _version)));
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var snapshot = _generator.Generate(state, new ProxyContext(state.Zone, dataplane, watch.Kind, certificate), Interlocked.Increment(ref _version));
+        _generation.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        Publish(watch, snapshot);
     }
 
     private static void Publish(ProxyWatch watch, ProxySnapshot snapshot)
