@@ -52,6 +52,7 @@ public static class ZoneHost
         builder.Services.AddSingleton<ProxyRegistry>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProxyRegistry>());
         builder.Services.AddSingleton<IXdsSnapshotSource, ZoneXdsSource>();
+        builder.Services.AddAdsServer();
         if (options.Federated)
         {
             builder.Services.AddSingleton<KdsClient>();
@@ -86,6 +87,7 @@ public static class ZoneHost
             dpAuth = o.DpAuth,
             connectedProxies = proxies.Count,
         }));
+        app.MapGrpcService<AdsService>();
         app.MapCertificateEndpoints();
         app.MapControlPlaneApi();
         return app;
