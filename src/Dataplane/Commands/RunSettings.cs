@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Logging;
 using Federation.Dataplane.Processes;
+using Microsoft.Extensions.Logging;
 
 namespace Federation.Dataplane.Commands;
 
