@@ -1,7 +1,7 @@
 'use strict';
 
-// Proxyless gRPC end to end (issue 4, steps 2-5): a real global and zone, fedctl, and three grpc-js-xds
-// applications under fed-dp — two instances of `backend` (XdsServer, mTLS and RBAC from the zone) and one `web`
+// Proxyless gRPC end to end (issue 4, steps 2-5, plus a zone restart): a real global and zone, fedctl, and three
+// grpc-js-xds applications under fed-dp — two instances of `backend` (XdsServer, mTLS and RBAC from the zone) and one `web`
 // (client of xds:///backend.default.mesh). What the zone serves must be understood by a client we did not write:
 // every resource each application holds must be ACKED (CSDS), and the zone must have counted no NACK.
 
