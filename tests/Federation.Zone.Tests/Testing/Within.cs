@@ -28,8 +28,6 @@ internal static class Within
             throw new TimeoutException($"timed out after {Default.TotalSeconds:0}s waiting for {what}");
         }
     }
-
-    public static Task<T> Within10s<T>(this ValueTask<T> task, string what) => task.AsTask().Within10s(what);
 }
 
 /// <summary>A condition over changing state, awaited without polling: every change pulses, waiters re-check.</summary>

@@ -23,6 +23,9 @@ internal sealed class SotwSession(IProxyWatch watch, XdsServerMetrics metrics, I
 {
     private readonly Dictionary<string, TypeState> _types = new(StringComparer.Ordinal);
 
+    // Reused by every evaluation (the pump is single-threaded): serving a snapshot allocates the response and little else.
+    private readonly List<XdsResource> _desired = [];
+
     protected override void OnRequest(DiscoveryRequest request)
     {
         var typeUrl = request.TypeUrl;
@@ -135,11 +138,11 @@ internal sealed class SotwSession(IProxyWatch watch, XdsServerMetrics metrics, I
             state.AwaitingAnswer = false;
             return;
         }
-        var desired = Desired(state, snapshot.Of(typeUrl));
+        var desired = Desired(state, snapshot.Of(typeUrl), _desired);
         if (state.Sent is null && state.ClientVersion is { } held && held == typeVersion && typeVersion.Length > 0)
         {
             // A reconnecting client already holds this version.
-            state.Sent = ToVersions(desired);
+            state.Sent = Remember(state.Sent, desired);
             state.SentTypeVersion = typeVersion;
             state.ClientVersion = null;
             return;
@@ -152,11 +155,12 @@ internal sealed class SotwSession(IProxyWatch watch, XdsServerMetrics metrics, I
             return;
         }
         var response = new DiscoveryResponse { VersionInfo = typeVersion, TypeUrl = typeUrl, Nonce = NextNonce() };
+        response.Resources.Capacity = desired.Count;
         foreach (var resource in desired)
         {
             response.Resources.Add(resource.Resource);
         }
-        state.Sent = ToVersions(desired);
+        state.Sent = Remember(state.Sent, desired);
         state.SentTypeVersion = typeVersion;
         state.Nonce = response.Nonce;
         state.NonceVersion = typeVersion;
@@ -165,23 +169,22 @@ internal sealed class SotwSession(IProxyWatch watch, XdsServerMetrics metrics, I
         Enqueue(typeUrl, typeVersion, desired.Count, response);
     }
 
-    private static List<XdsResource> Desired(TypeState state, ImmutableDictionary<string, XdsResource> existing)
+    private static List<XdsResource> Desired(TypeState state, ImmutableDictionary<string, XdsResource> existing, List<XdsResource> into)
     {
+        into.Clear();
         if (state.Wildcard)
         {
-            var all = new List<XdsResource>(existing.Count);
-            all.AddRange(existing.Values);
-            return all;
+            into.AddRange(existing.Values);
+            return into;
         }
-        var subset = new List<XdsResource>(state.Names.Count);
         foreach (var name in state.Names)
         {
             if (existing.TryGetValue(name, out var resource))
             {
-                subset.Add(resource);
+                into.Add(resource);
             }
         }
-        return subset;
+        return into;
     }
 
     private static bool SameAs(Dictionary<string, string> sent, List<XdsResource> desired)
@@ -200,14 +203,21 @@ internal sealed class SotwSession(IProxyWatch watch, XdsServerMetrics metrics, I
         return true;
     }
 
-    private static Dictionary<string, string> ToVersions(List<XdsResource> resources)
+    private static Dictionary<string, string> Remember(Dictionary<string, string>? sent, List<XdsResource> resources)
     {
-        var versions = new Dictionary<string, string>(resources.Count, StringComparer.Ordinal);
+        if (sent is null)
+        {
+            sent = new Dictionary<string, string>(resources.Count, StringComparer.Ordinal);
+        }
+        else
+        {
+            sent.Clear();
+        }
         foreach (var resource in resources)
         {
-            versions[resource.Name] = resource.Version;
+            sent[resource.Name] = resource.Version;
         }
-        return versions;
+        return sent;
     }
 
     /// <summary>The protocol state of one type on one stream.</summary>

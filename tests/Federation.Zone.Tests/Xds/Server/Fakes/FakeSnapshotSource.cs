@@ -47,6 +47,7 @@ internal sealed class FakeProxy(string id)
     private readonly List<FakeWatch> _watches = [];
     private ProxySnapshot _current = Snapshots.Empty;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _kick = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public string Id => id;
 
@@ -93,6 +94,11 @@ internal sealed class FakeProxy(string id)
 
     public async Task WaitForNewerAsync(long version, CancellationToken cancellationToken)
     {
+        Task kicked;
+        lock (_lock)
+        {
+            kicked = _kick.Task;
+        }
         while (true)
         {
             Task changed;
@@ -104,8 +110,21 @@ internal sealed class FakeProxy(string id)
                 }
                 changed = _changed.Task;
             }
-            await changed.WaitAsync(cancellationToken);
+            var done = await Task.WhenAny(changed, kicked).WaitAsync(cancellationToken);
+            await done;
         }
+    }
+
+    /// <summary>Fails the streams of this proxy that are open now (their watch throws Unavailable); later ones are fine.</summary>
+    public void Kick()
+    {
+        TaskCompletionSource kick;
+        lock (_lock)
+        {
+            kick = _kick;
+            _kick = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        kick.TrySetException(new RpcException(new Status(StatusCode.Unavailable, "kicked by the test")));
     }
 
     public void Record(Action<List<Answer>, List<Answer>, List<(string, string, int)>> record)

@@ -13,7 +13,7 @@ namespace Federation.Zone.Tests.Xds.Server.Fakes;
 /// <summary>
 /// One ADS call on <see cref="AdsService"/> over fake streams: the test plays the proxy. <see cref="ProbeAsync"/> is
 /// the barrier that proves a negative ("nothing was sent"): the session handles events in order and writes what it
-/// decides in order, so everything it decided before the probe arrives before the probe's answer.
+/// decides in order, so everything it decided before a probe arrives before the probe's answer.
 /// </summary>
 internal sealed class StreamHarness<TRequest, TResponse> : IAsyncDisposable
     where TRequest : class, IMessage
@@ -44,7 +44,7 @@ internal sealed class StreamHarness<TRequest, TResponse> : IAsyncDisposable
     /// <summary>The watch of this stream (the latest one of the proxy).</summary>
     public FakeWatch Watch => Proxy.Watches[^1];
 
-    public ValueTask SendAsync(TRequest request) => Requests.WriteAsync(request);
+    public Task SendAsync(TRequest request) => Requests.WriteAsync(request).AsTask().Within10s("the server to take the request");
 
     /// <summary>The next response, whatever its type.</summary>
     public Task<TResponse> NextAsync(string what) =>
@@ -66,23 +66,31 @@ internal sealed class StreamHarness<TRequest, TResponse> : IAsyncDisposable
         return version;
     }
 
-    /// <summary>Returns every response sent before the answer to a probe (and consumes them).</summary>
+    /// <summary>
+    /// Returns every response sent before the answer to a probe (and consumes them). Two probes in a row: a decision
+    /// may wait until the writer took the previous response of its type, and once the first probe's answer is read,
+    /// every such "taken" is known to the session before the second probe arrives.
+    /// </summary>
     public async Task<IReadOnlyList<TResponse>> ProbeAsync()
     {
-        foreach (var request in _probe(_probes++))
-        {
-            await SendAsync(request);
-        }
         var before = new List<TResponse>();
-        while (true)
+        for (var round = 0; round < 2; round++)
         {
-            var response = await NextAsync($"the answer to probe {_probes}");
-            if (_typeOf(response) == XdsTypes.Secret)
+            foreach (var request in _probe(_probes++))
             {
-                return before;
+                await SendAsync(request);
             }
-            before.Add(response);
+            while (true)
+            {
+                var response = await NextAsync($"the answer to probe {_probes}");
+                if (_typeOf(response) == XdsTypes.Secret)
+                {
+                    break;
+                }
+                before.Add(response);
+            }
         }
+        return before;
     }
 
     /// <summary>The call must end with <paramref name="code"/>; returns the status detail.</summary>
