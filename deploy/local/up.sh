@@ -102,6 +102,12 @@ echo "  $fedctl inspect zones"
 echo "  $fedctl apply -f deploy/local/examples/mesh.yaml"
 echo "  $fedctl --api http://127.0.0.1:15681 apply -f deploy/local/examples/dataplane.yaml"
 echo "  $fedctl get dataplanes"
+echo "or run a proxyless gRPC app in zone-1 under fed-dp (it registers the Dataplane itself):"
+echo "  $fedctl generate dataplane-token --mesh default --name backend-1 > $data/backend-1.token"
+echo "  $bin/Federation.Dataplane/release/fed-dp run --type proxyless --cp http://127.0.0.1:15681 \\"
+echo "      --dataplane deploy/local/examples/dataplane.yaml --token-file $data/backend-1.token \\"
+echo "      --bootstrap-out $data/backend-1/bootstrap.json --certs-dir $data/backend-1/certs -- <your gRPC app>"
+echo "  $fedctl --api http://127.0.0.1:15681 inspect dataplanes"
 echo "Ctrl-C stops everything."
 wait -n "${pids[@]}" || true
 echo "up.sh: a process exited; see the logs in $data" >&2

@@ -15,7 +15,7 @@ public static class DataplaneTokenEndpoints
 {
     public static IEndpointRouteBuilder MapDataplaneTokenEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/tokens/dataplane", async (HttpContext http, DataplaneTokenService tokens, IResourceStore store, CancellationToken ct) =>
+        app.MapPost("/tokens/dataplane", async (HttpContext http, DataplaneTokenService tokens, MeshSecretsReconciler meshSecrets, IResourceStore store, CancellationToken ct) =>
         {
             var body = await ResourceEndpoints.ReadSingleDocumentAsync(http, ct);
             var errors = new ValidationContext();
@@ -62,6 +62,12 @@ public static class DataplaneTokenEndpoints
             if (await store.GetAsync(ResourceKey.Global(ResourceTypes.Mesh.Name, mesh), ct) is null)
             {
                 throw ApiException.BadRequest($"mesh '{mesh}' does not exist", [new ValidationError("mesh", $"mesh '{mesh}' does not exist")]);
+            }
+            if (meshSecrets.Enabled)
+            {
+                // Where meshes are authored the signing key is created in the background after the Mesh is written;
+                // a token requested right after applying the Mesh must not find it missing.
+                await tokens.EnsureKeysAsync(mesh, ct);
             }
             var token = await tokens.IssueAsync(mesh, name!, validFor, ct)
                 ?? throw ApiException.BadRequest($"this control plane does not hold the signing key of mesh '{mesh}'; generate dataplane tokens on the global control plane");

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Federation.Api;
+using Federation.Resources;
 using Federation.Serialization;
+using Federation.Stores;
 using Federation.Zone.Xds.Proxies;
 using Federation.Zone.Xds.State;
 
@@ -13,11 +15,25 @@ namespace Federation.Zone.Api;
 /// </summary>
 public static class CertificateEndpoints
 {
+    /// <summary>How long a just-registered Dataplane may take to reach the zone state.</summary>
+    private static readonly TimeSpan RegistrationGrace = TimeSpan.FromSeconds(3);
+
     public static IEndpointRouteBuilder MapCertificateEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/meshes/{mesh}/dataplanes/{name}/_certificate", async (string mesh, string name, ZoneStateBuilder state, CertificateManager certificates, CancellationToken ct) =>
+        app.MapPost("/meshes/{mesh}/dataplanes/{name}/_certificate", async (string mesh, string name, ZoneStateBuilder state, CertificateManager certificates, IResourceStore store, TimeProvider time, CancellationToken ct) =>
         {
             await state.Loaded.WaitAsync(ct);
+            if (state.Current.Mesh(mesh)?.Dataplanes.ContainsKey(name) != true
+                && await store.GetAsync(new ResourceKey(ResourceTypes.Dataplane.Name, mesh, name), ct) is not null)
+            {
+                // Just registered: the zone state follows the store a batching window later, so a proxy that
+                // registers and then asks for its certificate must not be told its Dataplane does not exist.
+                var deadline = time.GetUtcNow() + RegistrationGrace;
+                while (state.Current.Mesh(mesh)?.Dataplanes.ContainsKey(name) != true && time.GetUtcNow() < deadline)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(20), time, ct);
+                }
+            }
             var view = state.Current.Mesh(mesh) ?? throw ApiException.NotFound($"mesh '{mesh}' does not exist in this zone");
             if (!view.Dataplanes.TryGetValue(name, out var dataplane))
             {

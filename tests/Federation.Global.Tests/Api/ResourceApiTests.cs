@@ -244,4 +244,19 @@ public sealed class ResourceApiTests(GlobalApiFixture fixture) : IClassFixture<G
         Assert.Contains("meshtrafficpermissions", plurals);
         Assert.Contains("zoneingresses", plurals);
     }
+
+    [Fact]
+    public async Task DataplaneToken_RightAfterTheMeshIsApplied_IsIssued()
+    {
+        // The mesh's signing key is created in the background after the Mesh is written; asking at once must work.
+        for (var i = 0; i < 5; i++)
+        {
+            var mesh = $"fresh-{i}";
+            await EnsureMeshAsync(mesh);
+            using var r = await fixture.Admin.PostAsync("/tokens/dataplane", Json($$"""{"mesh":"{{mesh}}","name":"backend-1","validFor":"1h"}"""), Ct);
+            var body = await r.Content.ReadAsStringAsync(Ct);
+            Assert.True(r.StatusCode == HttpStatusCode.OK, $"mesh {mesh}: {r.StatusCode} {body}");
+            Assert.Equal(3, body.Trim().Split('.').Length);
+        }
+    }
 }

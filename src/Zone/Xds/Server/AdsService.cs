@@ -10,7 +10,7 @@ namespace Federation.Zone.Xds.Server;
 /// nonces, ACK/NACK) over the per-proxy config that an <see cref="IXdsSnapshotSource"/> provides. Stateless itself:
 /// each stream gets its own session (see <see cref="SotwSession"/> and <see cref="DeltaSession"/> for the rules).
 /// </summary>
-public sealed class AdsService(IXdsSnapshotSource source, XdsServerMetrics metrics, ILogger<AdsService> logger)
+public sealed class AdsService(IXdsSnapshotSource source, XdsServerMetrics metrics, ILogger<AdsService> logger, IHostApplicationLifetime? lifetime = null)
     : AggregatedDiscoveryService.AggregatedDiscoveryServiceBase
 {
     private const string Sotw = "sotw";
@@ -40,7 +40,10 @@ public sealed class AdsService(IXdsSnapshotSource source, XdsServerMetrics metri
         where TRequest : class, IMessage
         where TResponse : class, IMessage
     {
-        var ct = context.CancellationToken;
+        // A stream lasts as long as the proxy: end it when the zone stops, or the host waits for it until its
+        // shutdown timeout and the process is killed. The proxy reconnects (to this zone once it is back).
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime?.ApplicationStopping ?? CancellationToken.None);
+        var ct = stopping.Token;
         TRequest first;
         try
         {
@@ -77,7 +80,11 @@ public sealed class AdsService(IXdsSnapshotSource source, XdsServerMetrics metri
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                // The proxy went away.
+                // The proxy went away, or the zone is stopping.
+                if (!context.CancellationToken.IsCancellationRequested)
+                {
+                    throw new RpcException(new Status(StatusCode.Unavailable, "the zone control plane is shutting down; reconnect"));
+                }
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument)
             {

@@ -32,6 +32,19 @@ public sealed class AdsServiceSotwTests : IDisposable
     }
 
     [Fact]
+    public async Task StreamAggregatedResources_ZoneStopping_EndsTheStreamWithUnavailable()
+    {
+        _ads.Source.Proxy("default.web").Publish(b => b.Listener("a"));
+        await using var s = await _ads.SotwAsync(Sotw.Request(XdsTypes.Listener));
+        await s.NextAsync(XdsTypes.Listener, "the first LDS");
+
+        _ads.Lifetime.StopApplication();
+
+        Assert.Equal("the zone control plane is shutting down; reconnect", await s.EndsWithAsync(StatusCode.Unavailable));
+        await s.Proxy.WaitUntilAsync(p => p.Watches.All(w => w.Disposed), "the watch to be disposed");
+    }
+
+    [Fact]
     public async Task StreamAggregatedResources_UnknownTypeUrl_EndsWithInvalidArgumentNamingServedTypes()
     {
         const string Unknown = "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig";

@@ -124,8 +124,11 @@ internal sealed class AdsServiceUnderTest : IDisposable
     public AdsServiceUnderTest()
     {
         Metrics = new XdsServerMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-        Service = new AdsService(Source, Metrics, NullLogger<AdsService>.Instance);
+        Service = new AdsService(Source, Metrics, NullLogger<AdsService>.Instance, Lifetime);
     }
+
+    /// <summary>The host's lifetime: <see cref="FakeLifetime.StopApplication"/> is the zone shutting down.</summary>
+    public FakeLifetime Lifetime { get; } = new();
 
     public FakeSnapshotSource Source { get; } = new();
 
@@ -185,6 +188,7 @@ internal sealed class AdsServiceUnderTest : IDisposable
     {
         Metrics.Dispose();
         _services.Dispose();
+        Lifetime.Dispose();
     }
 }
 
@@ -237,4 +241,20 @@ internal static class Delta
     /// <summary>name=version of each resource, sorted.</summary>
     public static string[] Versions(DeltaDiscoveryResponse response) =>
         [.. response.Resources.Select(r => $"{r.Name}={r.Version}").Order(StringComparer.Ordinal)];
+}
+
+/// <summary>A host lifetime the test stops.</summary>
+internal sealed class FakeLifetime : Microsoft.Extensions.Hosting.IHostApplicationLifetime, IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+
+    public CancellationToken ApplicationStarted => CancellationToken.None;
+
+    public CancellationToken ApplicationStopping => _stopping.Token;
+
+    public CancellationToken ApplicationStopped => CancellationToken.None;
+
+    public void StopApplication() => _stopping.Cancel();
+
+    public void Dispose() => _stopping.Dispose();
 }

@@ -1,0 +1,3 @@
+using Federation.Dataplane.Commands;
+
+return await FedDp.RunAsync(args, DataplaneEnvironment.FromProcess());
