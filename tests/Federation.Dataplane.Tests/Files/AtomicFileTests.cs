@@ -50,11 +50,14 @@ public sealed class AtomicFileTests
             {
                 var text = File.ReadAllText(path);
                 Assert.True(text == versions[0] || text == versions[1], $"a partial file of {text.Length} characters");
-                reads++;
+                Interlocked.Increment(ref reads);
             }
         }, TestContext.Current.CancellationToken);
 
-        for (var i = 0; i < 200; i++)
+        // Keep replacing the file until the reader has really raced the writer a number of times (on a busy
+        // machine the reader may not get a core during the first writes).
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        for (var i = 0; (i < 200 || Volatile.Read(ref reads) < 20) && DateTime.UtcNow < deadline; i++)
         {
             AtomicFile.Write(path, versions[i % 2], AtomicFile.Public);
         }
