@@ -109,11 +109,17 @@ internal sealed partial class ProxylessAgent(ProxylessSettings settings, IZoneAp
                 return 0;
             }
             now = time.GetUtcNow();
-            var due = (nextCheck < nextCertificate ? nextCheck : nextCertificate) - now;
+            var target = nextCheck < nextCertificate ? nextCheck : nextCertificate;
+            var due = target - now;
             if (due > TimeSpan.Zero)
             {
                 using var wake = CancellationTokenSource.CreateLinkedTokenSource(stop);
-                await Task.WhenAny(Task.Delay(due, time, wake.Token), exited);
+                var sleep = Task.Delay(due, time, wake.Token);
+                // The clock may have moved between reading it and arming the timer; look again once armed.
+                if (time.GetUtcNow() < target)
+                {
+                    await Task.WhenAny(sleep, exited);
+                }
                 await wake.CancelAsync();
                 continue;
             }
