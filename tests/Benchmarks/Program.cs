@@ -15,6 +15,8 @@ switch (args.FirstOrDefault())
 {
     case "kds-propagation":
         return await KdsHarness.PropagationAsync(Int("--zones", 10), Int("--writes", 200), Arg("--store", "memory"));
+    case "xds-scale":
+        return await Federation.Benchmarks.Xds.XdsScaleHarness.RunAsync(Int("--proxies", 1000), Int("--services", 100), Int("--rounds", 5), Int("--channels", 10));
     case "kds-resync":
         return await KdsHarness.ResyncAsync(Int("--policies", 10_000), Int("--dataplanes", 10_000), Arg("--store", "memory"));
     default:

@@ -31,6 +31,7 @@ public sealed partial class KdsResourceCache : BackgroundService, IKdsSnapshotSo
     private readonly Channel<ResourceChange> _changes = Channel.CreateUnbounded<ResourceChange>(new UnboundedChannelOptions { SingleReader = true });
     private readonly HashSet<string> _typeNames;
     private KdsSnapshot _current = new(0, ImmutableDictionary<string, TypeView>.Empty);
+    private DateTimeOffset _lastPublish = DateTimeOffset.MinValue;
     private TaskCompletionSource _changed = NewSignal();
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -102,11 +103,14 @@ public sealed partial class KdsResourceCache : BackgroundService, IKdsSnapshotSo
                 {
                     continue;
                 }
-                // Let a burst of changes land, then publish them as one snapshot.
-                if (_options.BatchWindow > TimeSpan.Zero)
+                // Leading edge: a change after a quiet spell is published at once; changes arriving within the window
+                // after a publish wait for the window's end and go out together.
+                var wait = _lastPublish + _options.BatchWindow - _time.GetUtcNow();
+                if (wait > TimeSpan.Zero)
                 {
-                    await Task.Delay(_options.BatchWindow, _time, stoppingToken);
+                    await Task.Delay(wait, _time, stoppingToken);
                 }
+                _lastPublish = _time.GetUtcNow();
                 var batch = new List<ResourceChange>();
                 while (reader.TryRead(out var change))
                 {

@@ -31,15 +31,23 @@ public sealed class ConfigGenerator
     private static readonly Duration ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(5));
 
     private readonly Lock _lock = new();
-    private readonly Dictionary<(string Mesh, ProxyKind Kind), (long Version, ImmutableDictionary<string, ImmutableDictionary<string, XdsResource>> Resources)> _outbound = [];
+    private readonly Dictionary<(string Mesh, ProxyKind Kind), (long Version, Shared Resources)> _outbound = [];
+
+    /// <summary>What every proxy of one mesh and kind gets, with a version per type computed once.</summary>
+    private sealed record Shared(ImmutableDictionary<string, ImmutableDictionary<string, XdsResource>> Resources, ImmutableDictionary<string, string> Versions)
+    {
+        public static readonly Shared None = new(
+            XdsTypes.All.ToImmutableDictionary(t => t, _ => ImmutableDictionary.Create<string, XdsResource>(StringComparer.Ordinal)),
+            XdsTypes.All.ToImmutableDictionary(t => t, _ => TypeVersion([])));
+    }
 
     public ProxySnapshot Generate(ZoneState state, ProxyContext proxy, long version)
     {
+        var own = XdsTypes.All.ToDictionary(t => t, _ => new Dictionary<string, XdsResource>(StringComparer.Ordinal));
         if (proxy.IsZoneProxy)
         {
-            var zoneProxy = XdsTypes.All.ToDictionary(t => t, _ => ImmutableDictionary.CreateBuilder<string, XdsResource>(StringComparer.Ordinal));
-            ZoneProxyGenerator.Generate(state, proxy, zoneProxy);
-            return Seal(zoneProxy, version);
+            ZoneProxyGenerator.Generate(state, proxy, own);
+            return Seal(Shared.None, own, version);
         }
         var mesh = state.Mesh(proxy.Mesh);
         if (mesh is null)
@@ -47,42 +55,55 @@ public sealed class ConfigGenerator
             return ProxySnapshot.Empty with { Version = version };
         }
         var shared = Outbound(mesh, proxy.Kind, state.Zone);
-        var builder = shared.ToDictionary(kv => kv.Key, kv => kv.Value.ToBuilder());
-        foreach (var type in XdsTypes.All)
-        {
-            builder.TryAdd(type, ImmutableDictionary.CreateBuilder<string, XdsResource>(StringComparer.Ordinal));
-        }
         if (proxy.Kind == ProxyKind.Proxyless)
         {
-            AddProxylessInbound(mesh, proxy, builder);
+            AddProxylessInbound(mesh, proxy, own);
         }
         else
         {
-            AddEnvoyInbound(mesh, proxy, builder);
-            AddEnvoyOutboundListeners(mesh, proxy, builder);
-            AddSecrets(mesh, proxy, builder);
+            AddEnvoyInbound(mesh, proxy, own);
+            AddEnvoyOutboundListeners(mesh, proxy, own);
+            AddSecrets(mesh, proxy, own);
         }
-        return Seal(builder, version);
+        return Seal(shared, own, version);
     }
 
-    private static ProxySnapshot Seal(Dictionary<string, ImmutableDictionary<string, XdsResource>.Builder> builder, long version)
+    /// <summary>
+    /// The proxy's snapshot: the shared resources plus its own. A type with nothing of its own reuses the shared
+    /// dictionary and version as they are; otherwise the version combines the shared version with its own resources
+    /// (few), so no proxy re-hashes what every proxy shares.
+    /// </summary>
+    private static ProxySnapshot Seal(Shared shared, Dictionary<string, Dictionary<string, XdsResource>> own, long version)
     {
-        var resources = builder.ToImmutableDictionary(kv => kv.Key, kv => kv.Value.ToImmutable());
-        var typeVersions = resources.ToImmutableDictionary(kv => kv.Key, kv => TypeVersion(kv.Value));
-        return new ProxySnapshot(version, resources, typeVersions);
-    }
-
-    private static string TypeVersion(ImmutableDictionary<string, XdsResource> resources)
-    {
-        var text = new StringBuilder();
-        foreach (var r in resources.Values.OrderBy(r => r.Name, StringComparer.Ordinal))
+        var resources = ImmutableDictionary.CreateBuilder<string, ImmutableDictionary<string, XdsResource>>(StringComparer.Ordinal);
+        var versions = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
+        foreach (var type in XdsTypes.All)
         {
-            text.Append(r.Name).Append('=').Append(r.Version).Append(';');
+            var common = shared.Resources[type];
+            var mine = own[type];
+            if (mine.Count == 0)
+            {
+                resources[type] = common;
+                versions[type] = shared.Versions[type];
+                continue;
+            }
+            resources[type] = common.SetItems(mine);
+            versions[type] = TypeVersion(mine.Values, shared.Versions[type]);
+        }
+        return new ProxySnapshot(version, resources.ToImmutable(), versions.ToImmutable());
+    }
+
+    private static string TypeVersion(IEnumerable<XdsResource> resources, string prefix = "")
+    {
+        var text = new StringBuilder(prefix);
+        foreach (var r in resources.OrderBy(r => r.Name, StringComparer.Ordinal))
+        {
+            text.Append(';').Append(r.Name).Append('=').Append(r.Version);
         }
         return XdsBuild.Hash(Encoding.UTF8.GetBytes(text.ToString()));
     }
 
-    private ImmutableDictionary<string, ImmutableDictionary<string, XdsResource>> Outbound(MeshView mesh, ProxyKind kind, string zone)
+    private Shared Outbound(MeshView mesh, ProxyKind kind, string zone)
     {
         lock (_lock)
         {
@@ -129,11 +150,13 @@ public sealed class ConfigGenerator
                 }
             }
         }
-        var result = ImmutableDictionary<string, ImmutableDictionary<string, XdsResource>>.Empty
+        var byType = ImmutableDictionary<string, ImmutableDictionary<string, XdsResource>>.Empty
             .Add(XdsTypes.Listener, listeners.ToImmutable())
             .Add(XdsTypes.RouteConfiguration, routes.ToImmutable())
             .Add(XdsTypes.Cluster, clusters.ToImmutable())
-            .Add(XdsTypes.ClusterLoadAssignment, endpoints.ToImmutable());
+            .Add(XdsTypes.ClusterLoadAssignment, endpoints.ToImmutable())
+            .Add(XdsTypes.Secret, ImmutableDictionary.Create<string, XdsResource>(StringComparer.Ordinal));
+        var result = new Shared(byType, byType.ToImmutableDictionary(kv => kv.Key, kv => TypeVersion(kv.Value.Values)));
         lock (_lock)
         {
             _outbound[(mesh.Name, kind)] = (mesh.Version, result);
@@ -279,7 +302,7 @@ public sealed class ConfigGenerator
         return cla;
     }
 
-    private static void AddProxylessInbound(MeshView mesh, ProxyContext proxy, Dictionary<string, ImmutableDictionary<string, XdsResource>.Builder> into)
+    private static void AddProxylessInbound(MeshView mesh, ProxyContext proxy, Dictionary<string, Dictionary<string, XdsResource>> into)
     {
         var networking = proxy.Spec.Networking;
         foreach (var inbound in networking.Inbound ?? [])
@@ -340,7 +363,7 @@ public sealed class ConfigGenerator
         return new HttpFilter { Name = XdsBuild.HttpRbacFilterName, TypedConfig = XdsBuild.Pack(rbac) };
     }
 
-    private static void AddEnvoyInbound(MeshView mesh, ProxyContext proxy, Dictionary<string, ImmutableDictionary<string, XdsResource>.Builder> into)
+    private static void AddEnvoyInbound(MeshView mesh, ProxyContext proxy, Dictionary<string, Dictionary<string, XdsResource>> into)
     {
         var networking = proxy.Spec.Networking;
         foreach (var inbound in networking.Inbound ?? [])
@@ -437,7 +460,7 @@ public sealed class ConfigGenerator
         }
     }
 
-    private static void AddEnvoyOutboundListeners(MeshView mesh, ProxyContext proxy, Dictionary<string, ImmutableDictionary<string, XdsResource>.Builder> into)
+    private static void AddEnvoyOutboundListeners(MeshView mesh, ProxyContext proxy, Dictionary<string, Dictionary<string, XdsResource>> into)
     {
         foreach (var outbound in proxy.Spec.Networking.Outbound ?? [])
         {
@@ -472,27 +495,41 @@ public sealed class ConfigGenerator
         }
     }
 
-    private static void AddSecrets(MeshView mesh, ProxyContext proxy, Dictionary<string, ImmutableDictionary<string, XdsResource>.Builder> into)
+    // The Secret resources of a certificate are built once and reused until the certificate is replaced.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<WorkloadCertificate, XdsResource[]> SecretsByCertificate = [];
+
+    private static void AddSecrets(MeshView mesh, ProxyContext proxy, Dictionary<string, Dictionary<string, XdsResource>> into)
     {
         if (!mesh.MtlsEnabled || proxy.Certificate is not { } cert)
         {
             return;
         }
-        var identity = XdsNames.IdentitySecret(mesh.Name);
-        into[XdsTypes.Secret][identity] = XdsBuild.Resource(identity, new Secret
+        var secrets = SecretsByCertificate.GetValue(cert, c =>
         {
-            Name = identity,
-            TlsCertificate = new TlsCertificate
-            {
-                CertificateChain = new DataSource { InlineBytes = Google.Protobuf.ByteString.CopyFromUtf8(cert.CertificatePem) },
-                PrivateKey = new DataSource { InlineBytes = Google.Protobuf.ByteString.CopyFromUtf8(cert.KeyPem) },
-            },
+            var identity = XdsNames.IdentitySecret(mesh.Name);
+            var ca = XdsNames.CaSecret(mesh.Name);
+            return
+            [
+                XdsBuild.Resource(identity, new Secret
+                {
+                    Name = identity,
+                    TlsCertificate = new TlsCertificate
+                    {
+                        CertificateChain = new DataSource { InlineBytes = Google.Protobuf.ByteString.CopyFromUtf8(c.CertificatePem) },
+                        PrivateKey = new DataSource { InlineBytes = Google.Protobuf.ByteString.CopyFromUtf8(c.KeyPem) },
+                    },
+                }),
+                XdsBuild.Resource(ca, new Secret
+                {
+                    Name = ca,
+                    ValidationContext = new CertificateValidationContext { TrustedCa = new DataSource { InlineBytes = Google.Protobuf.ByteString.CopyFromUtf8(c.CaPem) } },
+                }),
+            ];
         });
-        var ca = XdsNames.CaSecret(mesh.Name);
-        into[XdsTypes.Secret][ca] = XdsBuild.Resource(ca, new Secret
+        foreach (var secret in secrets)
         {
-            Name = ca,
-            ValidationContext = new CertificateValidationContext { TrustedCa = new DataSource { InlineBytes = Google.Protobuf.ByteString.CopyFromUtf8(cert.CaPem) } },
-        });
+            into[XdsTypes.Secret][secret.Name] = secret;
+        }
     }
+
 }

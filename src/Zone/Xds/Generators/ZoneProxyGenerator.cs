@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using Envoy.Config.Cluster.V3;
 using Envoy.Config.Core.V3;
 using Envoy.Config.Endpoint.V3;
@@ -22,7 +21,7 @@ internal static class ZoneProxyGenerator
 {
     private static readonly Duration ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(5));
 
-    public static void Generate(ZoneState state, ProxyContext proxy, Dictionary<string, ImmutableDictionary<string, XdsResource>.Builder> into)
+    public static void Generate(ZoneState state, ProxyContext proxy, Dictionary<string, Dictionary<string, XdsResource>> into)
     {
         string address;
         int port;

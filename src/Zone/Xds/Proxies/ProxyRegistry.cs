@@ -112,14 +112,18 @@ public sealed partial class ProxyRegistry : BackgroundService
 
     private void OnStateChanged(ZoneState state, IReadOnlySet<string> meshes)
     {
-        foreach (var watch in _watches.Values)
+        // Ingress and egress proxies serve every mesh.
+        var affected = _watches.Values.Where(w => w.Mesh.Length == 0 || meshes.Contains(w.Mesh) || meshes.Contains("*")).ToList();
+        if (affected.Count < 64)
         {
-            // Ingress and egress proxies serve every mesh.
-            if (watch.Mesh.Length == 0 || meshes.Contains(watch.Mesh) || meshes.Contains("*"))
+            foreach (var watch in affected)
             {
                 Regenerate(watch, state);
             }
+            return;
         }
+        // Snapshots are independent: spread a large round over every core.
+        Parallel.ForEach(affected, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, watch => Regenerate(watch, state));
     }
 
     private void Regenerate(ProxyWatch watch, ZoneState state)

@@ -29,6 +29,7 @@ public sealed partial class ZoneStateBuilder : BackgroundService
     private readonly Dictionary<string, Dictionary<ResourceKey, Resource>> _mirror = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ZoneState _current;
+    private DateTimeOffset _lastPublish = DateTimeOffset.MinValue;
     private long _version;
 
     public ZoneStateBuilder(IResourceStore store, ZoneOptions options, TimeProvider time, ILogger<ZoneStateBuilder> logger)
@@ -69,10 +70,14 @@ public sealed partial class ZoneStateBuilder : BackgroundService
             var reader = _changes.Reader;
             while (await reader.WaitToReadAsync(stoppingToken))
             {
-                if (_batchWindow > TimeSpan.Zero)
+                // Leading edge: a change after a quiet spell is applied at once; a burst within the window after it
+                // waits for the window's end and becomes one round of generation.
+                var wait = _lastPublish + _batchWindow - _time.GetUtcNow();
+                if (wait > TimeSpan.Zero)
                 {
-                    await Task.Delay(_batchWindow, _time, stoppingToken);
+                    await Task.Delay(wait, _time, stoppingToken);
                 }
+                _lastPublish = _time.GetUtcNow();
                 var touched = new HashSet<string>(StringComparer.Ordinal);
                 var reset = false;
                 while (reader.TryRead(out var change))
