@@ -87,6 +87,12 @@ internal static class XdsScaleHarness
             GC.Collect();
             var connected = RssBytes(zone);
             var listenerBytes = clients[0].Current.Of(Listener).Resources.Values.Sum(r => r.Resource.CalculateSize());
+            if (Environment.GetEnvironmentVariable("FED_BENCH_PAUSE_SECONDS") is { } pause)
+            {
+                // For inspecting the zone with diagnostics tools (dotnet-gcdump, dotnet-counters) while proxies are connected.
+                Console.WriteLine($"zone pid {zone.Id}; pausing {pause} s");
+                await Task.Delay(TimeSpan.FromSeconds(double.Parse(pause, CultureInfo.InvariantCulture)));
+            }
 
             var latencies = new List<double>();
             var allAcked = new List<double>();
