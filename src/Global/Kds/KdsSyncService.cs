@@ -60,7 +60,11 @@ public sealed partial class KdsSyncService(
     {
         var identity = await auth.AuthenticateAsync(context);
         registry.HealthCheck(identity.Zone, identity.ConnectionId, request.Version);
-        return new ZoneHealthCheckResponse { Interval = Duration.FromTimeSpan(globalOptions.HealthCheckInterval) };
+        return new ZoneHealthCheckResponse
+        {
+            Interval = Duration.FromTimeSpan(globalOptions.HealthCheckInterval),
+            MaxMessageBytes = streamOptions.MaxMessageBytes,
+        };
     }
 
     private async Task RunStreamAsync(ZoneIdentity identity, string stream, ServerCallContext context, Func<ZoneConnection, CancellationToken, Task> run)

@@ -121,6 +121,8 @@ public sealed partial class KdsClient(
             // A health check first: a refused token fails here, before any stream, with the global's reason.
             var first = await client.HealthCheckAsync(new ZoneHealthCheckRequest { Zone = options.Zone, Version = ControlPlaneIdentity.Version }, metadata, cancellationToken: stoppingToken);
             var interval = first.Interval?.ToTimeSpan() ?? TimeSpan.FromSeconds(5);
+            // Responses must fit the smaller of the two limits: one over the global's would end the whole stream.
+            var maxMessageBytes = first.MaxMessageBytes > 0 ? Math.Min(first.MaxMessageBytes, options.KdsMaxMessageBytes) : options.KdsMaxMessageBytes;
 
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             var ct = cts.Token;
@@ -132,7 +134,7 @@ public sealed partial class KdsClient(
             var node = new Node { Id = options.Zone, UserAgentName = "federation-zone", UserAgentVersion = ControlPlaneIdentity.Version };
             var subscriber = new KdsSubscriber("the global", DownTypes, new KdsSyncApplier(store, new FromGlobalScope()), node,
                 metrics.For(options.Zone, new InitialSyncObserver(DownTypes.Count, state)), logger);
-            var responder = new KdsResponder("the global", cache, cache.ExportedTypes, peerFilter: null, new KdsStreamOptions { MaxMessageBytes = options.KdsMaxMessageBytes }, metrics.For(options.Zone), time, logger);
+            var responder = new KdsResponder("the global", cache, cache.ExportedTypes, peerFilter: null, new KdsStreamOptions { MaxMessageBytes = maxMessageBytes }, metrics.For(options.Zone), time, logger);
             var loops = new[]
             {
                 subscriber.RunAsync(down.ResponseStream, down.RequestStream, ct),
