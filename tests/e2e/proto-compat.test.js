@@ -206,5 +206,5 @@ test('federation.kds.v1.KdsSync has the shape DESIGN.md section 6 fixes', () => 
     'bytes status = 3',
   ]);
   assert.deepEqual(shape('federation.kds.v1.ZoneHealthCheckRequest'), ['string zone = 1', 'string version = 2']);
-  assert.deepEqual(shape('federation.kds.v1.ZoneHealthCheckResponse'), ['.google.protobuf.Duration interval = 1']);
+  assert.deepEqual(shape('federation.kds.v1.ZoneHealthCheckResponse'), ['.google.protobuf.Duration interval = 1', 'int32 max_message_bytes = 2']);
 });
