@@ -36,7 +36,9 @@ internal sealed record XdsBootstrap(string ServerUri, string NodeId, string Zone
         {
             ["server_uri"] = ServerUri,
             ["channel_creds"] = new JsonArray(new JsonObject { ["type"] = "insecure" }),
-            ["server_features"] = new JsonArray("xds_v3"),
+            // ignore_resource_deletion: a Listener or Cluster missing from one response (a zone that restarted and is
+            // still refilling its inventory) must not tear down what the application is using (gRPC A53).
+            ["server_features"] = new JsonArray("xds_v3", "ignore_resource_deletion"),
         }),
         ["node"] = new JsonObject
         {

@@ -24,6 +24,13 @@ public sealed class KdsClientState
 
     public string? LastError { get; set; }
 
+    private readonly TaskCompletionSource _initialSync = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once, when every type's first full state from the global has been applied.</summary>
+    public Task InitialSync => _initialSync.Task;
+
+    internal void OnInitialSync() => _initialSync.TrySetResult();
+
     /// <summary>How many connections have been established since start.</summary>
     public long Connections => Interlocked.Read(ref _connections);
 
@@ -123,7 +130,8 @@ public sealed partial class KdsClient(
             LogConnected(logger, options.GlobalAddress!, connectionId);
 
             var node = new Node { Id = options.Zone, UserAgentName = "federation-zone", UserAgentVersion = ControlPlaneIdentity.Version };
-            var subscriber = new KdsSubscriber("the global", DownTypes, new KdsSyncApplier(store, new FromGlobalScope()), node, metrics.For(options.Zone), logger);
+            var subscriber = new KdsSubscriber("the global", DownTypes, new KdsSyncApplier(store, new FromGlobalScope()), node,
+                metrics.For(options.Zone, new InitialSyncObserver(DownTypes.Count, state)), logger);
             var responder = new KdsResponder("the global", cache, cache.ExportedTypes, peerFilter: null, new KdsStreamOptions { MaxMessageBytes = options.KdsMaxMessageBytes }, metrics.For(options.Zone), time, logger);
             var loops = new[]
             {
@@ -246,6 +254,23 @@ public sealed partial class KdsClient(
 
     [LoggerMessage(EventId = 43, EventName = "KdsRetry", Level = LogLevel.Information, Message = "Reconnecting to the global in {Seconds:0.0}s (last error: {Reason})")]
     private static partial void LogRetry(ILogger logger, double seconds, string reason);
+}
+
+/// <summary>Tells the client state once every type's first response (the full state) has been applied.</summary>
+internal sealed class InitialSyncObserver(int types, KdsClientState state) : IKdsStreamObserver
+{
+    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+
+    public void OnResponseApplied(string type, int resources, int removed, IReadOnlyList<string> rejected)
+    {
+        lock (_seen)
+        {
+            if (_seen.Add(type) && _seen.Count == types)
+            {
+                state.OnInitialSync();
+            }
+        }
+    }
 }
 
 /// <summary>A KDS connection attempt that failed; retried with backoff.</summary>

@@ -26,7 +26,7 @@ public sealed partial class XdsBootstrapTests
             {
                 ["server_uri"] = "127.0.0.1:15678",
                 ["channel_creds"] = new JsonArray(new JsonObject { ["type"] = "insecure" }),
-                ["server_features"] = new JsonArray("xds_v3"),
+                ["server_features"] = new JsonArray("xds_v3", "ignore_resource_deletion"),
             }),
             ["node"] = new JsonObject
             {

@@ -190,12 +190,13 @@ class Federation {
     return this.globalCtl('apply', '-f', file);
   }
 
+  // Reads carry the admin token: secrets are not readable without it, even from loopback.
   zoneJson(pathAndQuery) {
-    return getJson(`${this.zone.api}${pathAndQuery}`);
+    return getJson(`${this.zone.api}${pathAndQuery}`, { token: this.zone.token });
   }
 
   globalJson(pathAndQuery) {
-    return getJson(`${this.global.api}${pathAndQuery}`);
+    return getJson(`${this.global.api}${pathAndQuery}`, { token: this.global.token });
   }
 
   // The Dataplane's directory and its token file, generated on the global with fedctl (once per Dataplane).

@@ -134,7 +134,7 @@ public sealed partial class ProxyRegistry : BackgroundService
             return;
         }
         var mesh = state.Mesh(watch.Mesh);
-        if (mesh is null || !mesh.Dataplanes.TryGetValue(watch.Name, out var dataplane))
+        if (mesh is null || !mesh.Ready || !mesh.Dataplanes.TryGetValue(watch.Name, out var dataplane))
         {
             // The Dataplane is gone (or not yet seen): keep serving the last config; traffic must not stop on a blip.
             return;
@@ -149,7 +149,7 @@ public sealed partial class ProxyRegistry : BackgroundService
     private static void Publish(ProxyWatch watch, ProxySnapshot snapshot)
     {
         var previous = watch.Current;
-        if (previous.Version == 0 || !SameContent(previous, snapshot))
+        if (previous.IsPending || !SameContent(previous, snapshot))
         {
             watch.Publish(snapshot);
         }

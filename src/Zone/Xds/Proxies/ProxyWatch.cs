@@ -10,7 +10,7 @@ public sealed class ProxyWatch : IProxyWatch
     private readonly ProxyRegistry _registry;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, XdsCounters> _stat = new(StringComparer.Ordinal);
-    private ProxySnapshot _current = ProxySnapshot.Empty;
+    private ProxySnapshot _current = ProxySnapshot.Pending;
     private TaskCompletionSource _changed = NewSignal();
     private DateTimeOffset? _lastUpdate;
 

@@ -13,10 +13,23 @@ namespace Federation.Zone.Xds.Proxies;
 /// <c>node.metadata["dataplane.token"]</c> for gRPC clients that cannot set headers on their xDS channel) unless
 /// the zone runs with <c>--dp-auth none</c>, and must be a registered Dataplane.
 /// </summary>
-public sealed class ZoneXdsSource(ZoneStateBuilder state, ProxyRegistry registry, DataplaneTokenService tokens, ZoneTokenVerifier zoneTokens, ZoneOptions options, TimeProvider time) : IXdsSnapshotSource
+public sealed class ZoneXdsSource(
+    ZoneStateBuilder state,
+    ProxyRegistry registry,
+    DataplaneTokenService tokens,
+    ZoneTokenVerifier zoneTokens,
+    Kds.KdsClientState kds,
+    ZoneOptions options,
+    TimeProvider time) : IXdsSnapshotSource
 {
     public const string TokenMetadataKey = "dataplane.token";
     public const string ProxyTypeMetadataKey = "federation.io/proxy-type";
+
+    /// <summary>
+    /// How long a proxy may wait, after the zone starts, for the first full state from the global: config served
+    /// before it would lack policies (or the CA) that are on their way. Past it, the zone serves what it has.
+    /// </summary>
+    private static readonly TimeSpan InitialSyncWait = TimeSpan.FromSeconds(10);
 
     /// <summary>How long a just-registered Dataplane may take to reach the zone state.</summary>
     private static readonly TimeSpan RegistrationGrace = TimeSpan.FromSeconds(3);
@@ -50,6 +63,7 @@ public sealed class ZoneXdsSource(ZoneStateBuilder state, ProxyRegistry registry
         }
 
         await state.Loaded.WaitAsync(cancellationToken);
+        await WaitForInitialSyncAsync(cancellationToken);
         var deadline = time.GetUtcNow() + RegistrationGrace;
         while (state.Current.Mesh(mesh)?.Dataplanes.ContainsKey(name) != true)
         {
@@ -90,6 +104,7 @@ public sealed class ZoneXdsSource(ZoneStateBuilder state, ProxyRegistry registry
             }
         }
         await state.Loaded.WaitAsync(cancellationToken);
+        await WaitForInitialSyncAsync(cancellationToken);
         var deadline = time.GetUtcNow() + RegistrationGrace;
         while (!(kind == ProxyKind.Ingress ? state.Current.LocalIngresses : state.Current.LocalEgresses).Any(r => r.Name == node.Id))
         {
@@ -102,6 +117,22 @@ public sealed class ZoneXdsSource(ZoneStateBuilder state, ProxyRegistry registry
         var version = string.IsNullOrEmpty(node.UserAgentVersion) ? node.UserAgentName : $"{node.UserAgentName} {node.UserAgentVersion}";
         var protocol = context.Method.EndsWith("DeltaAggregatedResources", StringComparison.Ordinal) ? "delta" : "sotw";
         return registry.Add("", node.Id, kind, protocol, version);
+    }
+
+    private async Task WaitForInitialSyncAsync(CancellationToken cancellationToken)
+    {
+        if (!options.Federated || kds.InitialSync.IsCompleted)
+        {
+            return;
+        }
+        try
+        {
+            await kds.InitialSync.WaitAsync(InitialSyncWait, time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // The global is unreachable: serve the last state the zone holds.
+        }
     }
 
     /// <summary>Proxyless when the node says so or is a gRPC library; Envoy otherwise.</summary>

@@ -184,7 +184,11 @@ internal abstract class AdsSession<TRequest, TResponse>
                         break;
                 }
             }
-            Evaluate(Watch.Current);
+            // No config generated yet: answering now would tell the proxy to drop what it holds.
+            if (!Watch.Current.IsPending)
+            {
+                Evaluate(Watch.Current);
+            }
             if (halfClosed)
             {
                 // Let the writer finish what was decided, then the stream ends.

@@ -39,6 +39,11 @@ public sealed record ProxySnapshot(
         ImmutableDictionary<string, ImmutableDictionary<string, XdsResource>>.Empty,
         ImmutableDictionary<string, string>.Empty);
 
+    /// <summary>No config has been generated for the proxy yet: the server answers nothing until there is one.</summary>
+    public static readonly ProxySnapshot Pending = Empty with { IsPending = true };
+
+    public bool IsPending { get; init; }
+
     public ImmutableDictionary<string, XdsResource> Of(string typeUrl) =>
         Resources.TryGetValue(typeUrl, out var r) ? r : ImmutableDictionary<string, XdsResource>.Empty;
 

@@ -36,6 +36,12 @@ public sealed record MeshView(
     public bool MtlsEnabled => Spec.MtlsEnabled && Ca is not null;
 
     /// <summary>
+    /// False while the mesh asks for mTLS but its CA has not reached this zone yet: config generated now would be
+    /// plaintext, so proxies keep what they have until it arrives.
+    /// </summary>
+    public bool Ready => !Spec.MtlsEnabled || Ca is not null;
+
+    /// <summary>
     /// When the mesh routes cross-zone traffic through this zone's egress: clients reach remote services at these
     /// egress addresses instead of the remote ingresses.
     /// </summary>
