@@ -46,7 +46,6 @@ internal sealed partial class ProxyConnection(
     {
         var outcome = ConnectionOutcome.Forwarded;
         byte[]? first = null;
-        byte[]? second = null;
         ClusterStats? cluster = null;
         try
         {
@@ -109,10 +108,14 @@ internal sealed partial class ProxyConnection(
                 // What was read to find the SNI goes first, untouched.
                 await SendAllAsync(upstream, first.AsMemory(0, length));
                 cluster.AddDownstreamToUpstream(length);
-                second = ArrayPool<byte>.Shared.Rent(options.BufferSize);
+                // Each pump owns its buffer from here on (it may swap it for a bigger one) and hands it back at the end.
                 var up = PumpAsync(downstream, upstream, first, cluster.AddDownstreamToUpstream);
-                var down = PumpAsync(upstream, downstream, second, cluster.AddUpstreamToDownstream);
-                await Task.WhenAll(up, down);
+                first = null;
+                var down = PumpAsync(upstream, downstream, ArrayPool<byte>.Shared.Rent(options.BufferSize), cluster.AddUpstreamToDownstream);
+                foreach (var used in await Task.WhenAll(up, down))
+                {
+                    ArrayPool<byte>.Shared.Return(used);
+                }
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
             {
@@ -138,10 +141,6 @@ internal sealed partial class ProxyConnection(
             if (first is not null)
             {
                 ArrayPool<byte>.Shared.Return(first);
-            }
-            if (second is not null)
-            {
-                ArrayPool<byte>.Shared.Return(second);
             }
             stats.ConnectionClosed(outcome);
         }
@@ -228,9 +227,11 @@ internal sealed partial class ProxyConnection(
 
     /// <summary>
     /// Copies one direction until its source ends, then half-closes the destination (FIN), so the other direction keeps
-    /// flowing until it ends too. An error resets both sides, which ends the other pump as well.
+    /// flowing until it ends too. An error resets both sides, which ends the other pump as well. Returns the buffer
+    /// it ends with: a read that fills the buffer means a bulk transfer, which moves faster with fewer, larger reads,
+    /// so the buffer grows (up to the maximum) while quiet connections keep small ones.
     /// </summary>
-    private async Task PumpAsync(Socket from, Socket to, byte[] buffer, Action<long> count)
+    private async Task<byte[]> PumpAsync(Socket from, Socket to, byte[] buffer, Action<long> count)
     {
         try
         {
@@ -240,15 +241,22 @@ internal sealed partial class ProxyConnection(
                 if (read == 0)
                 {
                     to.Shutdown(SocketShutdown.Send);
-                    return;
+                    return buffer;
                 }
                 await SendAllAsync(to, buffer.AsMemory(0, read));
                 count(read);
+                if (read == buffer.Length && buffer.Length < options.MaxBufferSize)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 4, options.MaxBufferSize));
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             Abort();
+            return buffer;
         }
     }
 

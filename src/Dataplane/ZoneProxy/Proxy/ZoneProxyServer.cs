@@ -15,8 +15,14 @@ internal sealed record ZoneProxyOptions
 
     public int MaxClientHelloBytes { get; init; } = Tls.ClientHelloParser.DefaultMaxHandshakeBytes;
 
-    /// <summary>Bytes per direction per connection, from the shared array pool.</summary>
-    public int BufferSize { get; init; } = 64 * 1024;
+    /// <summary>First buffer per direction per connection, from the shared array pool (also where the ClientHello is read).</summary>
+    public int BufferSize { get; init; } = 16 * 1024;
+
+    /// <summary>
+    /// What a direction's buffer grows to while reads keep filling it (bulk transfers move with fewer system calls);
+    /// quiet connections keep their first buffer.
+    /// </summary>
+    public int MaxBufferSize { get; init; } = 256 * 1024;
 
     /// <summary>How many endpoints a connection tries before giving up (each at most once).</summary>
     public int MaxConnectAttempts { get; init; } = 3;
