@@ -48,6 +48,7 @@ internal sealed record ZoneProxyManifest(ZoneProxyKind Kind, string Name, string
         {
             return false;
         }
-        return JsonNode.DeepEquals(networking, Document["networking"]);
+        var wanted = (JsonObject)Document["networking"]!;
+        return wanted.All(field => JsonNode.DeepEquals(field.Value, networking[field.Key]));
     }
 }

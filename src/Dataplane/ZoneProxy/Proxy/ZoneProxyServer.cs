@@ -204,15 +204,17 @@ internal sealed partial class ZoneProxyServer : IAsyncDisposable
 
     private async Task AcceptAsync(ListeningSocket listening)
     {
+        // Taken once: the source is disposed with the socket, its token stays readable.
+        var closing = listening.Closing.Token;
         await Task.Yield();
         while (true)
         {
             Socket accepted;
             try
             {
-                accepted = await listening.Socket.AcceptAsync(listening.Closing.Token);
+                accepted = await listening.Socket.AcceptAsync(closing);
             }
-            catch (Exception) when (listening.Closing.IsCancellationRequested)
+            catch (Exception) when (closing.IsCancellationRequested)
             {
                 return;
             }
@@ -222,7 +224,7 @@ internal sealed partial class ZoneProxyServer : IAsyncDisposable
                 LogAcceptFailed(_logger, listening.Address, e.SocketErrorCode);
                 try
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(100), _time, listening.Closing.Token);
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), _time, closing);
                 }
                 catch (OperationCanceledException)
                 {
