@@ -42,8 +42,10 @@ internal sealed partial class ProxyConnection(
         }
     }
 
-    public async Task RunAsync()
+    /// <summary>Runs the connection to its end; <paramref name="abort"/> resets it (the proxy stopping for good).</summary>
+    public async Task RunAsync(CancellationToken abort)
     {
+        using var aborting = abort.Register(Abort);
         var outcome = ConnectionOutcome.Forwarded;
         byte[]? first = null;
         ClusterStats? cluster = null;
@@ -51,7 +53,7 @@ internal sealed partial class ProxyConnection(
         {
             downstream.NoDelay = true;
             first = ArrayPool<byte>.Shared.Rent(options.BufferSize);
-            var (hello, length, buffer, timedOut) = await ReadClientHelloAsync(first);
+            var (hello, length, buffer, timedOut) = await ReadClientHelloAsync(first, abort);
             first = buffer;
             outcome = hello.Status switch
             {
@@ -90,7 +92,7 @@ internal sealed partial class ProxyConnection(
                 return;
             }
 
-            var upstream = await ConnectAsync(route, cluster);
+            var upstream = await ConnectAsync(route, cluster, abort);
             if (upstream is null)
             {
                 outcome = ConnectionOutcome.UpstreamConnectFailed;
@@ -109,9 +111,9 @@ internal sealed partial class ProxyConnection(
                 await SendAllAsync(upstream, first.AsMemory(0, length));
                 cluster.AddDownstreamToUpstream(length);
                 // Each pump owns its buffer from here on (it may swap it for a bigger one) and hands it back at the end.
-                var up = PumpAsync(downstream, upstream, first, cluster.AddDownstreamToUpstream);
+                var up = PumpAsync(downstream, upstream, first, cluster.AddDownstreamToUpstream, abort);
                 first = null;
-                var down = PumpAsync(upstream, downstream, ArrayPool<byte>.Shared.Rent(options.BufferSize), cluster.AddUpstreamToDownstream);
+                var down = PumpAsync(upstream, downstream, ArrayPool<byte>.Shared.Rent(options.BufferSize), cluster.AddUpstreamToDownstream, abort);
                 foreach (var used in await Task.WhenAll(up, down))
                 {
                     ArrayPool<byte>.Shared.Return(used);
@@ -126,6 +128,11 @@ internal sealed partial class ProxyConnection(
             {
                 cluster.Closed();
             }
+        }
+        catch (OperationCanceledException) when (abort.IsCancellationRequested && _upstream is null)
+        {
+            // The proxy stopped for good while this connection was still being routed.
+            outcome = ConnectionOutcome.NoListener;
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
         {
@@ -147,11 +154,12 @@ internal sealed partial class ProxyConnection(
     }
 
     /// <summary>Reads until the ClientHello is complete, bad, too large, or the time is up; grows the buffer once if needed.</summary>
-    private async Task<(ClientHelloResult Hello, int Length, byte[] Buffer, bool TimedOut)> ReadClientHelloAsync(byte[] buffer)
+    private async Task<(ClientHelloResult Hello, int Length, byte[] Buffer, bool TimedOut)> ReadClientHelloAsync(byte[] buffer, CancellationToken abort)
     {
         var max = ClientHelloParser.MaxBytesToRead(options.MaxClientHelloBytes);
         var length = 0;
-        using var timeout = new CancellationTokenSource(options.ClientHelloTimeout, time);
+        using var timer = new CancellationTokenSource(options.ClientHelloTimeout, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(abort, timer.Token);
         try
         {
             while (true)
@@ -180,25 +188,27 @@ internal sealed partial class ProxyConnection(
                 }
             }
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        catch (OperationCanceledException) when (timer.IsCancellationRequested && !abort.IsCancellationRequested)
         {
             return (new ClientHelloResult(ClientHelloStatus.Incomplete, Reason: $"no complete ClientHello within {options.ClientHelloTimeout.TotalSeconds:0.###}s ({length} bytes read)"), length, buffer, true);
         }
     }
 
     /// <summary>Tries endpoints (each at most once) until one accepts, up to the attempt limit.</summary>
-    private async Task<Socket?> ConnectAsync(ClusterRoute route, ClusterStats cluster)
+    private async Task<Socket?> ConnectAsync(ClusterRoute route, ClusterStats cluster, CancellationToken abort)
     {
         var attempts = Math.Min(options.MaxConnectAttempts, route.Endpoints.HealthyEndpoints);
         var tried = new HashSet<IPEndPoint>();
         for (var picks = 0; tried.Count < attempts && picks < attempts * 4; picks++)
         {
+            abort.ThrowIfCancellationRequested();
             if (route.Endpoints.Pick() is not { } pick || !tried.Add(pick.Endpoint.Address))
             {
                 continue;
             }
             var socket = new Socket(pick.Endpoint.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            using var timeout = new CancellationTokenSource(route.ConnectTimeout, time);
+            using var timer = new CancellationTokenSource(route.ConnectTimeout, time);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(abort, timer.Token);
             try
             {
                 await socket.ConnectAsync(pick.Endpoint.Address, timeout.Token);
@@ -209,6 +219,11 @@ internal sealed partial class ProxyConnection(
                     LogForwarding(logger, Id, remote, route.Name, endpoint, pick.Locality.Zone);
                 }
                 return socket;
+            }
+            catch (OperationCanceledException) when (abort.IsCancellationRequested)
+            {
+                socket.Dispose();
+                throw;
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException)
             {
@@ -231,11 +246,12 @@ internal sealed partial class ProxyConnection(
     /// it ends with: a read that fills the buffer means a bulk transfer, which moves faster with fewer, larger reads,
     /// so the buffer grows (up to the maximum) while quiet connections keep small ones.
     /// </summary>
-    private async Task<byte[]> PumpAsync(Socket from, Socket to, byte[] buffer, Action<long> count)
+    private async Task<byte[]> PumpAsync(Socket from, Socket to, byte[] buffer, Action<long> count, CancellationToken abort)
     {
         try
         {
-            while (true)
+            // Cancellation resets both sockets (registered in RunAsync), which ends the pending receive; no per-call token.
+            while (!abort.IsCancellationRequested)
             {
                 var read = await from.ReceiveAsync(buffer, SocketFlags.None);
                 if (read == 0)
@@ -252,6 +268,7 @@ internal sealed partial class ProxyConnection(
                     buffer = bigger;
                 }
             }
+            return buffer;
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {

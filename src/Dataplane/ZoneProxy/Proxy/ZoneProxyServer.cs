@@ -46,6 +46,9 @@ internal sealed partial class ZoneProxyServer : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly ConcurrentDictionary<long, ProxyConnection> _connections = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Cancelled when established connections must go too (after the drain period, or on dispose): each resets.
+    private readonly CancellationTokenSource _abort = new();
     private RoutingTable _table = RoutingTable.Empty;
     private ListeningSocket? _listening;
     private ListeningSocket? _prepared;
@@ -183,23 +186,15 @@ internal sealed partial class ZoneProxyServer : IAsyncDisposable
         }
         catch (TimeoutException)
         {
-            var left = _connections.Values.ToList();
-            LogAborting(_logger, left.Count, timeout.TotalSeconds);
-            foreach (var connection in left)
-            {
-                connection.Abort();
-            }
+            LogAborting(_logger, _connections.Count, timeout.TotalSeconds);
+            await _abort.CancelAsync();
         }
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         StopAccepting();
-        foreach (var connection in _connections.Values)
-        {
-            connection.Abort();
-        }
-        return ValueTask.CompletedTask;
+        await _abort.CancelAsync();
     }
 
     private async Task AcceptAsync(ListeningSocket listening)
@@ -243,7 +238,7 @@ internal sealed partial class ZoneProxyServer : IAsyncDisposable
     {
         try
         {
-            await connection.RunAsync();
+            await connection.RunAsync(_abort.Token);
         }
         catch (Exception e)
         {

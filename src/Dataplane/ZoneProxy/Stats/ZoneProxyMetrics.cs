@@ -42,5 +42,8 @@ internal sealed class ZoneProxyMetrics : IDisposable
             unit: "By", description: "Bytes spliced, by cluster and direction");
     }
 
+    /// <summary>This proxy's meter (several proxies in one process each have their own).</summary>
+    public Meter Meter => _meter;
+
     public void Dispose() => _meter.Dispose();
 }
