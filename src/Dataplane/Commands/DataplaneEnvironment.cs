@@ -20,6 +20,9 @@ internal sealed record DataplaneEnvironment
 
     public IApplicationLauncher Launcher { get; init; } = new ApplicationLauncher();
 
+    /// <summary>Called with a zone proxy's counters when it starts (tests await its connections through them).</summary>
+    public Action<ZoneProxy.Stats.ZoneProxyStats>? ZoneProxyStarted { get; init; }
+
     /// <summary>Whether SIGINT/SIGTERM stop fed-dp gracefully (the process does; in-process tests cancel instead).</summary>
     public bool HandleSignals { get; init; }
 

@@ -10,7 +10,8 @@ internal sealed record RunSettings
 
     public required Uri ControlPlane { get; init; }
 
-    public required string DataplaneFile { get; init; }
+    /// <summary>proxyless: the Dataplane file (required for that type, refused for the others).</summary>
+    public string? DataplaneFile { get; init; }
 
     public required string TokenFile { get; init; }
 
@@ -27,6 +28,23 @@ internal sealed record RunSettings
     public TimeSpan StartupTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>ingress/egress: the ZoneIngress/ZoneEgress name.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>ingress/egress: the address registered (and listened on, unless the zone's Listener says otherwise).</summary>
+    public string Address { get; init; } = "127.0.0.1";
+
+    /// <summary>ingress/egress: null for the type's default port.</summary>
+    public int? Port { get; init; }
+
+    /// <summary>ingress: where other zones reach it; null: <see cref="Address"/>.</summary>
+    public string? AdvertisedAddress { get; init; }
+
+    public int? AdvertisedPort { get; init; }
+
+    /// <summary>ingress/egress: loopback port of the admin endpoint; 0: none.</summary>
+    public int AdminPort { get; init; }
 }
 
 /// <summary>One kind of data plane fed-dp can run (<c>--type</c>).</summary>

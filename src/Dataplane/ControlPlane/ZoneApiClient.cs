@@ -7,6 +7,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Federation.Dataplane.Manifests;
+using Federation.Dataplane.ZoneProxy;
 using Federation.Serialization;
 
 namespace Federation.Dataplane.ControlPlane;
@@ -15,7 +16,7 @@ namespace Federation.Dataplane.ControlPlane;
 /// The zone control plane's REST API as a data-plane agent uses it. The token is read anew for every call, so a
 /// rotated token file is picked up without a restart.
 /// </summary>
-internal sealed class ZoneApiClient : IZoneApi, IDisposable
+internal sealed class ZoneApiClient : IZoneApi, IZoneProxyApi, IDisposable
 {
     private readonly HttpClient _http;
     private readonly Uri _base;
@@ -86,6 +87,39 @@ internal sealed class ZoneApiClient : IZoneApi, IDisposable
                 ? t
                 : throw new ZoneApiException($"{action} {Address}: \"{field}\" is not a time", (int)response.Status, transient: false);
         return new IssuedCertificate(Required("certificate"), Required("privateKey"), Required("caCertificate"), Time("notBefore"), Time("notAfter"), Time("renewAt"));
+    }
+
+    public async Task<JsonObject?> GetZoneProxyAsync(ZoneProxyManifest proxy, CancellationToken cancellationToken)
+    {
+        var action = $"cannot read {proxy.Id} from";
+        try
+        {
+            var response = await SendAsync(HttpMethod.Get, proxy.Path, null, action, cancellationToken);
+            return ParseObject(response.Text, action);
+        }
+        catch (ZoneApiException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    public async Task<bool> RegisterZoneProxyAsync(ZoneProxyManifest proxy, CancellationToken cancellationToken)
+    {
+        using var content = new StringContent(proxy.Document.ToJsonString(FederationJson.Options), Encoding.UTF8, "application/json");
+        var response = await SendAsync(HttpMethod.Put, proxy.Path, content, $"cannot register {proxy.Id} on", cancellationToken);
+        return response.Status == HttpStatusCode.Created;
+    }
+
+    public async Task UnregisterZoneProxyAsync(ZoneProxyManifest proxy, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SendAsync(HttpMethod.Delete, proxy.Path, null, $"cannot unregister {proxy.Id} from", cancellationToken);
+        }
+        catch (ZoneApiException e) when (e.Status == 404)
+        {
+            // Already gone: what unregistering wants.
+        }
     }
 
     public void Dispose() => _http.Dispose();

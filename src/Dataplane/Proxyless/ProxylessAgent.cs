@@ -63,6 +63,9 @@ internal sealed partial class ProxylessAgent(ProxylessSettings settings, IZoneAp
         try
         {
             var certificate = await StartupAsync(FetchCertificateAsync, stop);
+            // The schedule starts before the application does: whoever sees it started (a test moving a fake clock)
+            // must find the registration and renewal timers counting already.
+            var supervisingFrom = time.GetUtcNow();
             new XdsBootstrap(serverUri, Dataplane.Id, xds.Zone, settings.Token, settings.Certificates).Write(settings.BootstrapPath);
             LogBootstrapWritten(logger, settings.BootstrapPath, serverUri);
             if (settings.Application is { } command)
@@ -70,7 +73,7 @@ internal sealed partial class ProxylessAgent(ProxylessSettings settings, IZoneAp
                 application = launcher.Start(command, new Dictionary<string, string> { [BootstrapVariable] = Path.GetFullPath(settings.BootstrapPath) });
                 LogApplicationStarted(logger, command.FileName, application.ProcessId);
             }
-            return await SuperviseAsync(certificate, application, stop);
+            return await SuperviseAsync(certificate, application, supervisingFrom, stop);
         }
         finally
         {
@@ -87,9 +90,8 @@ internal sealed partial class ProxylessAgent(ProxylessSettings settings, IZoneAp
         }
     }
 
-    private async Task<int> SuperviseAsync(IssuedCertificate? certificate, IApplication? application, CancellationToken stop)
+    private async Task<int> SuperviseAsync(IssuedCertificate? certificate, IApplication? application, DateTimeOffset now, CancellationToken stop)
     {
-        var now = time.GetUtcNow();
         var nextCheck = now + settings.RegistrationInterval;
         var nextCertificate = NextCertificateCheck(certificate, now);
         var certificateDelay = FirstRetryDelay;
@@ -243,8 +245,10 @@ internal sealed partial class ProxylessAgent(ProxylessSettings settings, IZoneAp
             }
             catch (ZoneApiException e) when (e.Transient && time.GetUtcNow() + delay < deadline)
             {
+                // Armed before it is announced, so whoever reads the line (a test advancing a fake clock) finds it armed.
+                var wait = Task.Delay(delay, time, stop);
                 LogStartupRetry(logger, e.Message, delay.TotalSeconds);
-                await Task.Delay(delay, time, stop);
+                await wait;
                 delay = delay * 2 < TimeSpan.FromSeconds(5) ? delay * 2 : TimeSpan.FromSeconds(5);
             }
         }

@@ -15,7 +15,7 @@ internal sealed class ProxylessType : IDataplaneType
     {
         var bootstrap = settings.BootstrapOut ?? throw new DataplaneException("--type proxyless needs --bootstrap-out FILE (where the gRPC xDS bootstrap is written)");
         var certs = settings.CertsDir ?? throw new DataplaneException("--type proxyless needs --certs-dir DIR (where the certificate, key and CA files are written)");
-        var dataplane = DataplaneManifest.Load(settings.DataplaneFile);
+        var dataplane = DataplaneManifest.Load(settings.DataplaneFile ?? throw new DataplaneException("--type proxyless needs --dataplane FILE"));
         var token = TokenFile.Read(settings.TokenFile);
         using var zone = new ZoneApiClient(settings.ControlPlane, () => TokenFile.Read(settings.TokenFile), environment.HttpHandler, environment.HttpTimeout);
         var agent = new ProxylessAgent(

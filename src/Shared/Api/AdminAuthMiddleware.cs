@@ -58,8 +58,9 @@ public sealed partial class AdminAuthMiddleware(
                 }
                 throw ApiException.Forbidden($"the bearer token is neither the admin token nor a valid dataplane token for this Dataplane: {check.Message}");
             }
-            // A zone's ingress/egress proxy may register and unregister itself with a zone token of its scope.
-            if (identity.Mode == ControlPlaneMode.Zone && ZoneProxyPath().Match(http.Request.Path.Value ?? "") is { Success: true } z && !isRead)
+            // A zone's ingress/egress proxy may read, register and unregister itself with a zone token of its scope
+            // (it reads before re-registering: a PUT would drop the availableServices the zone filled in).
+            if (identity.Mode == ControlPlaneMode.Zone && ZoneProxyPath().Match(http.Request.Path.Value ?? "") is { Success: true } z)
             {
                 var scope = z.Groups["kind"].Value;
                 var check = await zoneTokens.ValidateAsync(bearer, identity.Zone!, scope, http.RequestAborted);

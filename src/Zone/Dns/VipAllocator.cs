@@ -70,7 +70,7 @@ public sealed partial class VipAllocator : BackgroundService
             var stored = await _store.GetAsync(key, cancellationToken);
             var existing = stored?.GetSpec<VirtualIpsSpec>().Vips ?? new Dictionary<string, string>();
             var wanted = _state.Current.Meshes.Values
-                .SelectMany(m => m.Services.Keys.Select(s => Key(s, m.Name)))
+                .SelectMany(m => m.Services.Values.Where(s => !s.IsGone).Select(s => Key(s.Name, m.Name)))
                 .ToHashSet(StringComparer.Ordinal);
             var table = Allocate(existing, wanted);
             var changed = table.Count != existing.Count || table.Any(kv => !existing.TryGetValue(kv.Key, out var v) || v != kv.Value);

@@ -92,27 +92,33 @@ public sealed class FedDpTests : IAsyncLifetime
         Assert.Null(_launcher.Started);
     }
 
-    [Theory]
-    [InlineData("ingress")]
-    [InlineData("egress")]
-    public async Task Run_IngressOrEgress_IsNotImplementedYet(string type)
-    {
-        var code = await RunAsync(TestContext.Current.CancellationToken, "run", "--type", type, "--dataplane", _dir.File("dp.yaml"), "--token-file", _dir.File("dp.token"));
-
-        Assert.Equal(1, code);
-        Assert.Equal($"fed-dp: --type {type} is not implemented yet in this build (implemented: proxyless)", _error.Text.Trim());
-        Assert.Empty(_zone.Requests);
-    }
-
     [Fact]
     public async Task Run_MissingRequiredOptions_IsAUsageError()
     {
         var code = await RunAsync(TestContext.Current.CancellationToken, "run", "--type", "proxyless");
+        var withDataplane = await RunAsync(TestContext.Current.CancellationToken, "run", "--type", "proxyless", "--dataplane", "dp.yaml");
+
+        Assert.Equal((2, 2), (code, withDataplane));
+        Assert.Equal(
+            ["fed-dp: --type proxyless needs --dataplane FILE (the Dataplane to register) (see 'fed-dp run --help')", "fed-dp: Option '--token-file' is required (see 'fed-dp run --help')"],
+            _error.Lines);
+    }
+
+    [Theory]
+    [InlineData("ingress", new[] { "--dataplane", "dp.yaml" }, "--type ingress needs --name NAME (the ZoneIngress to register); --dataplane is for --type proxyless, not ingress")]
+    [InlineData("egress", new[] { "--name", "egress-1", "--advertised-address", "127.0.0.1" }, "--advertised-address is for --type ingress, not egress")]
+    [InlineData("ingress", new[] { "--name", "ingress-1", "--", "node", "app.js" }, "--type ingress runs no application: remove what follows '--'")]
+    [InlineData("ingress", new[] { "--name", "ingress-1", "--address", "localhost" }, "--address: 'localhost' is not an IP address (e.g. 127.0.0.1)")]
+    [InlineData("ingress", new[] { "--name", "ingress-1", "--port", "70000" }, "--port: 70000 is not a port (1 to 65535)")]
+    [InlineData("egress", new[] { "--name", "egress-1", "--admin-port", "-1" }, "--admin-port: -1 is not a port (0: off, or 1 to 65535)")]
+    [InlineData("proxyless", new[] { "--dataplane", "dp.yaml", "--name", "x", "--admin-port", "9901" }, "--name is for --type ingress|egress, not proxyless; --admin-port is for --type ingress|egress, not proxyless")]
+    public async Task Run_OptionsThatDoNotFitTheType_AreOneUsageLine(string type, string[] options, string expected)
+    {
+        var code = await RunAsync(TestContext.Current.CancellationToken, ["run", "--type", type, "--token-file", _dir.File("dp.token"), .. options]);
 
         Assert.Equal(2, code);
-        Assert.Single(_error.Lines);
-        Assert.Contains("'--dataplane' is required", _error.Text, StringComparison.Ordinal);
-        Assert.Contains("'--token-file' is required", _error.Text, StringComparison.Ordinal);
+        Assert.Equal($"fed-dp: {expected} (see 'fed-dp run --help')", _error.Text.Trim());
+        Assert.Empty(_zone.Requests);
     }
 
     [Fact]

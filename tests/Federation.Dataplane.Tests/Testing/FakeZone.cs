@@ -17,6 +17,7 @@ namespace Federation.Dataplane.Tests.Testing;
 internal sealed class FakeZone : IAsyncDisposable
 {
     public const string Token = "the.dataplane.token";
+    public const string ZoneToken = "the.zone.token";
     public const string XdsAddress = "127.0.0.1:15678";
 
     private readonly WebApplication _app;
@@ -27,6 +28,9 @@ internal sealed class FakeZone : IAsyncDisposable
 
     /// <summary><c>mesh/name</c> → the registered document.</summary>
     public ConcurrentDictionary<string, JsonObject> Dataplanes { get; } = new(StringComparer.Ordinal);
+
+    /// <summary><c>zoneingresses/name</c> or <c>zoneegresses/name</c> → the registered document.</summary>
+    public ConcurrentDictionary<string, JsonObject> ZoneProxies { get; } = new(StringComparer.Ordinal);
 
     /// <summary><c>METHOD path (authorization)</c> of every request, in order.</summary>
     public ConcurrentQueue<string> Requests { get; } = new();
@@ -93,6 +97,28 @@ internal sealed class FakeZone : IAsyncDisposable
                 renewAt = now.AddHours(19).ToString("O"),
             });
         });
+        foreach (var plural in new[] { "zoneingresses", "zoneegresses" })
+        {
+            app.MapGet($"/{plural}/{{name}}", (string name, HttpContext http) =>
+                ZoneProxyUnauthorized(http) ?? (zone.ZoneProxies.TryGetValue($"{plural}/{name}", out var stored)
+                    ? Results.Json(stored)
+                    : Problem(404, $"{plural}/{name} not found")));
+            app.MapPut($"/{plural}/{{name}}", async (string name, HttpContext http) =>
+            {
+                if (ZoneProxyUnauthorized(http) is { } denied)
+                {
+                    return denied;
+                }
+                var body = (JsonObject)(await JsonNode.ParseAsync(http.Request.Body))!;
+                var created = zone.ZoneProxies.TryAdd($"{plural}/{name}", body);
+                zone.ZoneProxies[$"{plural}/{name}"] = body;
+                return created ? Results.Json(body, statusCode: 201) : Results.Json(body);
+            });
+            app.MapDelete($"/{plural}/{{name}}", (string name, HttpContext http) =>
+                ZoneProxyUnauthorized(http) ?? (zone.ZoneProxies.TryRemove($"{plural}/{name}", out _)
+                    ? Results.Json(new { })
+                    : Problem(404, $"{plural}/{name} not found")));
+        }
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         zone.Address = new Uri(address);
@@ -113,6 +139,11 @@ internal sealed class FakeZone : IAsyncDisposable
         http.Request.Headers.Authorization.ToString() == $"Bearer {Token}"
             ? null
             : Problem(403, "the bearer token is neither the admin token nor a valid dataplane token for this Dataplane: the token is not a JWT");
+
+    private static IResult? ZoneProxyUnauthorized(HttpContext http) =>
+        http.Request.Headers.Authorization.ToString() == $"Bearer {ZoneToken}"
+            ? null
+            : Problem(403, "the bearer token is neither the admin token nor a valid ingress zone token for zone 'zone-1': the token is not a JWT");
 
     public async ValueTask DisposeAsync()
     {

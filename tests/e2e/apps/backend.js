@@ -43,7 +43,7 @@ async function main() {
   });
   startControlServer({
     '/state': async () => ({ instance, serving, calls }),
-    '/csds': async () => fetchClientStatus(admin.port),
+    '/csds': async () => (await fetchClientStatus(admin.port)).map(({ raw, ...rest }) => rest),
   }, { instance, role: 'backend' });
 
   const stop = () => {

@@ -3,10 +3,12 @@
 // What the end-to-end apps share: the Echo service definition, the line that tells the test where the app's
 // control endpoint is, the control endpoint itself (plain HTTP on loopback), and the CSDS self-check.
 
+const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
+const protobuf = require('protobufjs');
 
 const LOAD_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
@@ -18,6 +20,19 @@ const csds = grpc.loadPackageDefinition(protoLoader.loadSync('envoy/service/stat
   ...LOAD_OPTIONS,
   includeDirs: ['envoy-api', 'xds', 'protoc-gen-validate', 'googleapis'].map((d) => path.join(XDS_DEPS, d)),
 })).envoy.service.status.v3;
+
+// ClusterLoadAssignment, to show which endpoints the xDS client holds (CSDS carries the raw resource).
+let clusterLoadAssignment;
+function decodeClusterLoadAssignment(bytes) {
+  if (!clusterLoadAssignment) {
+    const includeDirs = ['envoy-api', 'xds', 'protoc-gen-validate', 'googleapis'].map((d) => path.join(XDS_DEPS, d));
+    const root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => includeDirs.map((d) => path.join(d, target)).find((f) => fs.existsSync(f)) ?? target;
+    root.loadSync('envoy/config/endpoint/v3/endpoint.proto', { keepCase: true });
+    clusterLoadAssignment = root.lookupType('envoy.config.endpoint.v3.ClusterLoadAssignment');
+  }
+  return clusterLoadAssignment.toObject(clusterLoadAssignment.decode(bytes), { enums: String, longs: Number, defaults: true });
+}
 
 // The test reads fed-dp's standard output (the app inherits it) for lines starting with this marker.
 const MARKER = 'E2E ';
@@ -55,6 +70,7 @@ function fetchClientStatus(adminPort) {
         status: c.client_status,
         version: c.version_info,
         error: c.error_state ? c.error_state.details : null,
+        raw: c.xds_config?.value ?? null,
       }))));
     });
   });
@@ -91,4 +107,24 @@ function startControlServer(routes, extra = {}) {
   return server;
 }
 
-module.exports = { echo, announce, startAdminServer, fetchClientStatus, uriSans, startControlServer };
+// The endpoints of every ClusterLoadAssignment the xDS client holds: address:port, locality zone, priority, weights.
+async function fetchEndpoints(adminPort) {
+  const status = await fetchClientStatus(adminPort);
+  return status.filter((s) => s.type.endsWith('ClusterLoadAssignment') && s.raw).map((s) => {
+    const cla = decodeClusterLoadAssignment(s.raw);
+    return {
+      cluster: s.name,
+      endpoints: cla.endpoints.flatMap((locality) => locality.lb_endpoints.map((lb) => ({
+        address: `${lb.endpoint.address.socket_address.address}:${lb.endpoint.address.socket_address.port_value}`,
+        zone: locality.locality?.zone ?? '',
+        subZone: locality.locality?.sub_zone ?? '',
+        priority: locality.priority,
+        localityWeight: locality.load_balancing_weight?.value ?? null,
+        weight: lb.load_balancing_weight?.value ?? null,
+        health: lb.health_status,
+      }))),
+    };
+  });
+}
+
+module.exports = { echo, announce, startAdminServer, fetchClientStatus, fetchEndpoints, uriSans, startControlServer };

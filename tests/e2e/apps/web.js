@@ -4,11 +4,12 @@
 // endpoints, mTLS and the server SAN check come from the zone. The test drives it through its control endpoint:
 //   GET /call?n=10  → the outcome of n sequential calls
 //   GET /csds       → every resource its xDS client holds, with ACKED/NACKED
+//   GET /eds        → the endpoints of the ClusterLoadAssignments it holds (address, locality zone, priority)
 //   node web.js <instance> <target>       e.g. web-1 backend.default.mesh
 
 const grpc = require('@grpc/grpc-js');
 const xds = require('@grpc/grpc-js-xds');
-const { echo, startAdminServer, fetchClientStatus, startControlServer } = require('./common');
+const { echo, startAdminServer, fetchClientStatus, fetchEndpoints, startControlServer } = require('./common');
 
 const [instance, target] = process.argv.slice(2);
 if (!instance || !target) {
@@ -38,7 +39,8 @@ async function main() {
       for (let i = 0; i < n; i++) results.push(await callOnce(client, timeoutMs));
       return results;
     },
-    '/csds': async () => fetchClientStatus(admin.port),
+    '/csds': async () => (await fetchClientStatus(admin.port)).map(({ raw, ...rest }) => rest),
+    '/eds': async () => fetchEndpoints(admin.port),
   }, { instance, role: 'client' });
 
   const stop = () => {

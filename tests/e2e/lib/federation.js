@@ -76,17 +76,20 @@ class Federation {
     this.dir = dir;
     this.group = group;
     this.dataplanes = new Map();
+    this.zones = new Map();
+    this.zoneProxies = new Map();
   }
 
-  // One global and one zone (zone-1) connected over KDS.
-  static async start({ zone = 'zone-1' } = {}) {
+  // One global and one zone (zone-1) connected over KDS; or several zones (`zones`), each started with `zoneArgs`
+  // added to its command line. `fed.zone` is the first zone.
+  static async start({ zone = 'zone-1', zones = [zone], zoneArgs = [] } = {}) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'federation-e2e-'));
     const logDir = path.join(dir, 'logs');
     fs.mkdirSync(logDir);
     const fed = new Federation(dir, new ProcessGroup(logDir));
     try {
       await fed.startGlobal();
-      await fed.startZone(zone);
+      for (const name of zones) await fed.startZone(name, { extraArgs: zoneArgs });
     } catch (error) {
       await fed.stop({ keep: true });
       throw error;
@@ -111,17 +114,18 @@ class Federation {
     this.global.token = fs.readFileSync(path.join(data, 'admin-token'), 'utf8').trim();
   }
 
-  async startZone(name) {
+  async startZone(name, { extraArgs = [] } = {}) {
     const api = await freePort();
     const xds = await freePort();
     const dns = await freePort();
     const data = path.join(this.dir, name);
     const tokenFile = path.join(this.dir, `${name}.token`);
     fs.writeFileSync(tokenFile, await this.globalCtl('generate', 'zone-token', '--zone', name, '--valid-for', '1h'), { mode: 0o600 });
-    this.zone = {
+    const zone = {
       name,
       api: `http://${LOOPBACK}:${api}`,
       xdsAddress: `${LOOPBACK}:${xds}`,
+      dnsPort: dns,
       data,
       args: [
         '--zone', name, '--api-port', String(api), '--xds-port', String(xds), '--dns-port', String(dns),
@@ -129,30 +133,34 @@ class Federation {
         '--global-address', this.global.kds, '--zone-token-file', tokenFile,
         '--kds-ca-file', path.join(this.global.data, 'kds-ca.pem'),
         '--kds-backoff-min', '0.2', '--kds-backoff-max', '2',
+        ...extraArgs,
       ],
       runs: 0,
     };
-    await this.runZone();
+    this.zones.set(name, zone);
+    this.zone ??= zone;
+    await this.runZone(zone);
+    return zone;
   }
 
-  // (Re)starts the zone process on the same ports and data directory; with the memory store it starts empty and
+  // (Re)starts a zone process on the same ports and data directory; with the memory store it starts empty and
   // gets global resources back over KDS.
-  async runZone() {
-    const { name } = this.zone;
-    this.zone.runs++;
-    this.zone.process = this.group.start(this.zone.runs === 1 ? name : `${name}.${this.zone.runs}`, BIN.zone, this.zone.args,
+  async runZone(zone = this.zone) {
+    const { name } = zone;
+    zone.runs++;
+    zone.process = this.group.start(zone.runs === 1 ? name : `${name}.${zone.runs}`, BIN.zone, zone.args,
       { env: dotnetEnv({ Federation__InsightFlushIntervalMs: '250', Federation__XdsBatchWindowMs: '10' }) });
-    await this.waitForApi(`zone ${name}`, this.zone.api, this.zone.process);
-    this.zone.token = fs.readFileSync(path.join(this.zone.data, 'admin-token'), 'utf8').trim();
+    await this.waitForApi(`zone ${name}`, zone.api, zone.process);
+    zone.token = fs.readFileSync(path.join(zone.data, 'admin-token'), 'utf8').trim();
     await waitFor(`zone ${name} to connect to the global over KDS`, async () => {
-      const kds = await getJson(`${this.zone.api}/status/kds`);
+      const kds = await getJson(`${zone.api}/status/kds`);
       return { ok: kds.connected === true, state: kds };
     });
   }
 
-  async restartZone() {
-    const exit = await this.zone.process.stop();
-    await this.runZone();
+  async restartZone(zone = this.zone) {
+    const exit = await zone.process.stop();
+    await this.runZone(zone);
     return exit;
   }
 
@@ -183,6 +191,12 @@ class Federation {
     return this.fedctl(this.zone.api, this.zone.token, args);
   }
 
+  // fedctl against a named zone.
+  ctlOn(zoneName, ...args) {
+    const zone = this.zones.get(zoneName);
+    return this.fedctl(zone.api, zone.token, args);
+  }
+
   // fedctl apply -f on the global, with the manifest written to a file first.
   async applyOnGlobal(name, yaml) {
     const file = path.join(this.dir, `${name}.yaml`);
@@ -191,8 +205,8 @@ class Federation {
   }
 
   // Reads carry the admin token: secrets are not readable without it, even from loopback.
-  zoneJson(pathAndQuery) {
-    return getJson(`${this.zone.api}${pathAndQuery}`, { token: this.zone.token });
+  zoneJson(pathAndQuery, zone = this.zone) {
+    return getJson(`${zone.api}${pathAndQuery}`, { token: zone.token });
   }
 
   globalJson(pathAndQuery) {
@@ -213,7 +227,7 @@ class Federation {
 
   // Starts `fed-dp run --type proxyless ... -- node apps/<app> <appArgs...>` for one Dataplane and waits for the
   // app's control endpoint. The token is generated on the global with fedctl (once per Dataplane name).
-  async startProxyless({ name, service, port, app, appArgs, mesh = 'default' }) {
+  async startProxyless({ name, service, port, app, appArgs, mesh = 'default', zone = this.zone }) {
     const dir = path.join(this.dir, 'dataplanes', name);
     fs.mkdirSync(dir, { recursive: true });
     const dataplaneFile = path.join(dir, 'dataplane.yaml');
@@ -236,16 +250,51 @@ class Federation {
     }
     const runs = (this.dataplanes.get(name)?.runs ?? 0) + 1;
     const proc = this.group.start(runs === 1 ? name : `${name}.${runs}`, BIN.fedDp, [
-      'run', '--type', 'proxyless', '--cp', this.zone.api,
+      'run', '--type', 'proxyless', '--cp', zone.api,
       '--dataplane', dataplaneFile, '--token-file', tokenFile,
       '--bootstrap-out', path.join(dir, 'bootstrap.json'), '--certs-dir', path.join(dir, 'certs'),
       '--registration-interval', '2s', '--stop-timeout', '5s',
       '--', process.execPath, path.join(APPS, app), ...appArgs,
     ], { env, cwd: dir });
     const control = await proc.waitForEvent('the app to announce its control endpoint', (e) => e.event === 'control', 30000);
-    const dataplane = { name, service, port, dir, runs, process: proc, control: `http://${LOOPBACK}:${control.port}`, appPid: control.pid };
+    const dataplane = { name, service, port, dir, runs, zone: zone.name, process: proc, control: `http://${LOOPBACK}:${control.port}`, appPid: control.pid };
     this.dataplanes.set(name, dataplane);
     return dataplane;
+  }
+
+  // Starts `fed-dp run --type ingress|egress` in a zone, with a zone token of that scope generated on the global, and
+  // waits until it listens (its admin endpoint's /ready). Restarting one reuses its ports.
+  async startZoneProxy({ type, name, zone = this.zone, registrationInterval = '1s' }) {
+    const previous = this.zoneProxies.get(name);
+    const dir = path.join(this.dir, 'zoneproxies', name);
+    fs.mkdirSync(dir, { recursive: true });
+    const tokenFile = path.join(dir, 'zone.token');
+    if (!fs.existsSync(tokenFile)) {
+      fs.writeFileSync(tokenFile, await this.globalCtl('generate', 'zone-token', '--zone', zone.name, '--scope', type, '--valid-for', '1h'), { mode: 0o600 });
+    }
+    const port = previous?.port ?? (await freePort());
+    const adminPort = previous?.adminPort ?? (await freePort());
+    const runs = (previous?.runs ?? 0) + 1;
+    const args = [
+      'run', '--type', type, '--cp', zone.api, '--token-file', tokenFile, '--name', name,
+      '--address', LOOPBACK, '--port', String(port), '--admin-port', String(adminPort),
+      '--registration-interval', registrationInterval, '--stop-timeout', '2s',
+    ];
+    if (type === 'ingress') args.push('--advertised-address', LOOPBACK, '--advertised-port', String(port));
+    const proc = this.group.start(runs === 1 ? name : `${name}.${runs}`, BIN.fedDp, args, { env: dotnetEnv(), cwd: dir });
+    const proxy = { type, name, zone: zone.name, port, adminPort, runs, process: proc, admin: `http://${LOOPBACK}:${adminPort}` };
+    this.zoneProxies.set(name, proxy);
+    await waitFor(`${type} ${name} in ${zone.name} to listen on ${LOOPBACK}:${port}`, async () => {
+      if (!proc.running) throw new Error(`${proc.name} exited: ${JSON.stringify(proc.exitResult)}; ${proc.tail()}`);
+      const response = await fetch(`${proxy.admin}/ready`, { signal: AbortSignal.timeout(2000) });
+      return { ok: response.ok, state: `HTTP ${response.status} ${await response.text()}` };
+    }, { timeoutMs: 30000 });
+    return proxy;
+  }
+
+  // A zone proxy's counters (GET /stats on its admin port).
+  zoneProxyStats(name) {
+    return getJson(`${this.zoneProxies.get(name).admin}/stats`);
   }
 
   // Stops every process. The directory (logs, bootstraps, certificates) is kept when asked, e.g. after a failure.

@@ -105,6 +105,13 @@ class ManagedProcess {
     }
   }
 
+  // SIGKILL: no chance to clean up, as when a machine dies; resolves with the exit result.
+  async kill() {
+    if (!this.running) return this.exitResult;
+    this.child.kill('SIGKILL');
+    return within(`${this.name} to die after SIGKILL`, this.exited, 8000);
+  }
+
   // Processes this one announced (the app under fed-dp), killed if they outlive it.
   announcedPids() {
     return [...new Set(this.events.map((e) => e.pid).filter((pid) => Number.isInteger(pid) && pid !== this.pid))];

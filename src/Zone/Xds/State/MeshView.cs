@@ -18,6 +18,9 @@ public sealed record ServiceView(string Name, string Protocol, ImmutableArray<Lo
 
     public bool IsHttp2 => Protocol is "http2" or "grpc";
 
+    /// <summary>No instance anywhere any more: kept (without endpoints) so proxies that had it stop dialing it.</summary>
+    public bool IsGone => Local.IsEmpty && Remote.IsEmpty;
+
     /// <summary>The ports the service's instances listen on (for proxyless targets that name a port).</summary>
     public IEnumerable<int> Ports => Local.Select(e => e.Port).Distinct().Order();
 }

@@ -28,6 +28,13 @@ public sealed partial class ZoneStateBuilder : BackgroundService
     private readonly Channel<ResourceChange> _changes = Channel.CreateUnbounded<ResourceChange>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<string, Dictionary<ResourceKey, Resource>> _mirror = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Every service each mesh has had since the zone started, with its last known protocol. A service that goes
+    // away (its last instance left, or the ingress serving it was withdrawn or deleted) stays as a service without
+    // endpoints: proxies keep resources the server merely stops sending (gRPC clients run with
+    // ignore_resource_deletion, and EDS has no deletion in state of the world), so only an empty
+    // ClusterLoadAssignment makes them stop dialing the endpoints they had.
+    private readonly Dictionary<string, Dictionary<string, string>> _knownServices = new(StringComparer.Ordinal);
     private ZoneState _current;
     private DateTimeOffset _lastPublish = DateTimeOffset.MinValue;
     private long _version;
@@ -150,6 +157,10 @@ public sealed partial class ZoneStateBuilder : BackgroundService
         var meshNames = _mirror[ResourceTypes.Mesh.Name].Values.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
         var rebuildAll = touched is null || touched.Contains("*");
         var meshes = previous.Meshes.RemoveRange(previous.Meshes.Keys.Where(k => !meshNames.Contains(k)));
+        foreach (var gone in _knownServices.Keys.Where(k => !meshNames.Contains(k)).ToList())
+        {
+            _knownServices.Remove(gone);
+        }
         var changed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in meshNames)
         {
@@ -249,9 +260,17 @@ public sealed partial class ZoneStateBuilder : BackgroundService
             }
         }
 
-        var services = local.Keys.Union(remote.Keys).ToImmutableSortedDictionary(s => s, s => new ServiceView(
+        if (!_knownServices.TryGetValue(name, out var known))
+        {
+            _knownServices[name] = known = new Dictionary<string, string>(StringComparer.Ordinal);
+        }
+        foreach (var s in local.Keys.Union(remote.Keys))
+        {
+            known[s] = protocols.GetValueOrDefault(s, "tcp");
+        }
+        var services = known.Keys.ToImmutableSortedDictionary(s => s, s => new ServiceView(
             s,
-            protocols.GetValueOrDefault(s, "tcp"),
+            known[s],
             [.. local.GetValueOrDefault(s) ?? []],
             // Cross-zone traffic needs mTLS (the ingress routes by SNI and never terminates TLS).
             spec.MtlsEnabled ? [.. (remote.GetValueOrDefault(s) ?? []).OrderBy(r => r.Zone, StringComparer.Ordinal)] : []), StringComparer.Ordinal);

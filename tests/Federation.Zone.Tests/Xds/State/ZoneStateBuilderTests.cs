@@ -1,0 +1,95 @@
+using Envoy.Config.Endpoint.V3;
+using Federation.Resources;
+using Federation.Stores;
+using Federation.Zone.Tests.Testing;
+using Federation.Zone.Tests.Xds.Generators;
+using Federation.Zone.Xds.Generators;
+using Federation.Zone.Xds.Server;
+using Federation.Zone.Xds.State;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Federation.Zone.Tests.Xds.State;
+
+public sealed class ZoneStateBuilderTests : IAsyncLifetime
+{
+    private readonly MemoryStore _store = new();
+    private readonly ZoneStateBuilder _builder;
+    private readonly Pulse _changed = new();
+
+    public ZoneStateBuilderTests()
+    {
+        _builder = new ZoneStateBuilder(_store, new ZoneOptions { Zone = "zone-1", XdsBatchWindowMs = 0 }, TimeProvider.System, NullLogger<ZoneStateBuilder>.Instance);
+        _builder.Changed += (_, _) => _changed.Set();
+    }
+
+    public async ValueTask InitializeAsync()
+    {
+        foreach (var resource in Scenario.ParseAll("""
+            type: Mesh
+            name: default
+            ---
+            type: Dataplane
+            mesh: default
+            name: backend-1
+            networking: {address: 127.0.0.1, inbound: [{port: 18080, tags: {kuma.io/service: backend, kuma.io/protocol: grpc}}]}
+            ---
+            type: Dataplane
+            mesh: default
+            name: web-1
+            networking: {address: 127.0.0.2, inbound: [{port: 18081, tags: {kuma.io/service: web}}]}
+            """))
+        {
+            await _store.PutAsync(resource, cancellationToken: TestContext.Current.CancellationToken);
+        }
+        await _builder.StartAsync(TestContext.Current.CancellationToken);
+        await _builder.Loaded.Within10s("the zone state to load");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _builder.StopAsync(CancellationToken.None);
+        _builder.Dispose();
+    }
+
+    private async Task DeleteAsync(string type, string mesh, string name)
+    {
+        var key = new ResourceKey(type, mesh, name);
+        var resource = await _store.GetAsync(key, TestContext.Current.CancellationToken);
+        await _store.DeleteAsync(key, cancellationToken: TestContext.Current.CancellationToken);
+        _builder.Enqueue(new ResourceChange(0, ChangeKind.Deleted, key, resource));
+    }
+
+    [Fact]
+    public async Task Publish_ServiceWhoseLastInstanceLeft_StaysWithoutEndpoints_SoProxiesGetAnEmptyLoadAssignment()
+    {
+        var before = _builder.Current.Version;
+
+        await DeleteAsync(ResourceTypes.Dataplane.Name, "default", "backend-1");
+
+        await _changed.WaitUntilAsync(() => _builder.Current.Version > before, "the state without backend-1");
+        var backend = _builder.Current.Mesh("default")!.Services["backend"];
+        Assert.True(backend.IsGone);
+        Assert.Equal("grpc", backend.Protocol);
+        var web = _builder.Current.Mesh("default")!.Dataplanes["web-1"];
+        var snapshot = new ConfigGenerator().Generate(_builder.Current, new ProxyContext("zone-1", web, ProxyKind.Proxyless, null), 1);
+        var assignment = snapshot.Of(XdsTypes.ClusterLoadAssignment)[XdsNames.OutboundCluster("backend")].Resource.Unpack<ClusterLoadAssignment>();
+        Assert.Empty(assignment.Endpoints);
+        Assert.True(snapshot.Of(XdsTypes.Listener).ContainsKey("backend.default.mesh"), "web keeps a listener for backend, now without endpoints");
+    }
+
+    [Fact]
+    public async Task Publish_MeshDeleted_ForgetsItsServices()
+    {
+        await DeleteAsync(ResourceTypes.Dataplane.Name, "default", "backend-1");
+        await DeleteAsync(ResourceTypes.Dataplane.Name, "default", "web-1");
+        var mesh = await _store.GetAsync(ResourceKey.Global(ResourceTypes.Mesh.Name, "default"), TestContext.Current.CancellationToken);
+        await DeleteAsync(ResourceTypes.Mesh.Name, "", "default");
+        await _changed.WaitUntilAsync(() => _builder.Current.Mesh("default") is null, "the mesh to go");
+
+        await _store.PutAsync(mesh! with { Version = 0 }, cancellationToken: TestContext.Current.CancellationToken);
+        _builder.Enqueue(new ResourceChange(0, ChangeKind.Created, mesh.Key, mesh));
+
+        await _changed.WaitUntilAsync(() => _builder.Current.Mesh("default") is not null, "the mesh to come back");
+        Assert.Empty(_builder.Current.Mesh("default")!.Services);
+    }
+}
