@@ -20,6 +20,9 @@ switch (args.FirstOrDefault())
         return await Federation.Benchmarks.Xds.XdsScaleHarness.RunAsync(Int("--proxies", 1000), Int("--services", 100), Int("--rounds", 5), Int("--channels", 10));
     case "kds-resync":
         return await KdsHarness.ResyncAsync(Int("--policies", 10_000), Int("--dataplanes", 10_000), Arg("--store", "memory"));
+    case "api-roundtrips":
+        return await Federation.Benchmarks.Api.ApiHarness.RunAsync([.. Arg("--stores", "sqlite,memory").Split(',')],
+            [.. Arg("--concurrency", "1,16,64").Split(',').Select(c => int.Parse(c, System.Globalization.CultureInfo.InvariantCulture))], Int("--seconds", 10));
     case "zoneproxy":
         return await ZoneProxyHarness.RunAsync(Int("--total-mb", 2048), Int("--rounds", 3), Int("--latency-connections", 2000),
             [.. Arg("--connections", "1,16,256").Split(',').Select(c => int.Parse(c, System.Globalization.CultureInfo.InvariantCulture))], Int("--buffer-kb", 256));
