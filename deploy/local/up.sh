@@ -6,7 +6,8 @@
 #
 # Ports: global API 5681, KDS 5685; zone i (1-based): API 15681+1000*(i-1), xDS 15678+1000*(i-1),
 # DNS 15653+1000*(i-1). Data, logs and tokens go under the data dir (default ./data/local); a second run
-# reuses them, so nothing applied is lost across restarts.
+# reuses them, so nothing applied is lost across restarts. When one process exits (you killed a zone to watch
+# the global mark it Offline), the others keep running; `$DATA/start-<name>.sh` starts it again.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -42,6 +43,7 @@ for b in "$global_bin" "$zone_bin" "$fedctl"; do
 done
 
 pids=()
+names=()
 stop_all() {
   trap - INT TERM EXIT
   if [ ${#pids[@]} -gt 0 ]; then
@@ -66,8 +68,20 @@ wait_http() {
 }
 
 for p in 5681 5685; do port_free "$p" || { echo "up.sh: port $p is in use (another global running?)" >&2; exit 1; }; done
-"$global_bin" --api-port 5681 --kds-port 5685 --data-dir "$data/global" --store "$store" >"$data/global.log" 2>&1 &
-pids+=($!)
+# Writes $data/start-<name>.sh (the process's command line, log appended) and runs it in the background.
+start() {
+  local name=$1; shift
+  local script="$data/start-$name.sh"
+  { echo '#!/usr/bin/env bash'; echo "# starts $name again as up.sh started it (written by deploy/local/up.sh)";
+    printf 'exec'; printf ' %q' "$@"; printf ' >>%q 2>&1\n' "$data/$name.log"; } >"$script"
+  chmod +x "$script"
+  : >"$data/$name.log"
+  "$script" &
+  pids+=($!)
+  names+=("$name")
+}
+
+start global "$global_bin" --api-port 5681 --kds-port 5685 --data-dir "$data/global" --store "$store"
 wait_http http://127.0.0.1:5681/ "the global control plane" "$data/global.log"
 admin_token=$(cat "$data/global/admin-token")
 
@@ -86,10 +100,8 @@ for i in $(seq 1 "$zones"); do
     "$fedctl" --api http://127.0.0.1:5681 --token "$admin_token" generate zone-token --zone "$name" --valid-for 8760h >"$token"
     chmod 600 "$token"
   fi
-  "$zone_bin" --zone "$name" --api-port "$api" --xds-port "$xds" --dns-port "$dns" --data-dir "$data/$name" --store "$store" \
-    --global-address https://127.0.0.1:5685 --zone-token-file "$token" --kds-ca-file "$data/global/kds-ca.pem" \
-    >"$data/$name.log" 2>&1 &
-  pids+=($!)
+  start "$name" "$zone_bin" --zone "$name" --api-port "$api" --xds-port "$xds" --dns-port "$dns" --data-dir "$data/$name" \
+    --store "$store" --global-address https://127.0.0.1:5685 --zone-token-file "$token" --kds-ca-file "$data/global/kds-ca.pem"
   wait_http "http://127.0.0.1:$api/" "$name" "$data/$name.log"
   "$fedctl" config control-planes add --name "$name" --address "http://127.0.0.1:$api" --token-file "$data/$name/admin-token" --overwrite >/dev/null
   echo "  $name     API http://127.0.0.1:$api  xDS 127.0.0.1:$xds  DNS 127.0.0.1:$dns/udp  log $data/$name.log"
@@ -109,5 +121,18 @@ echo "      --dataplane deploy/local/examples/dataplane.yaml --token-file $data/
 echo "      --bootstrap-out $data/backend-1/bootstrap.json --certs-dir $data/backend-1/certs -- <your gRPC app>"
 echo "  $fedctl --api http://127.0.0.1:15681 inspect dataplanes"
 echo "Ctrl-C stops everything."
-wait -n "${pids[@]}" || true
-echo "up.sh: a process exited; see the logs in $data" >&2
+
+# One process exiting leaves the others running (the global marks a stopped zone Offline; start it again with
+# its start script and it resyncs). Ctrl-C stops what up.sh started.
+while [ ${#pids[@]} -gt 0 ]; do
+  wait -n "${pids[@]}" 2>/dev/null || true
+  alive=(); alive_names=()
+  for i in "${!pids[@]}"; do
+    if kill -0 "${pids[$i]}" 2>/dev/null; then
+      alive+=("${pids[$i]}"); alive_names+=("${names[$i]}")
+    else
+      echo "up.sh: ${names[$i]} exited (log $data/${names[$i]}.log); the others keep running. Start it again with: $data/start-${names[$i]}.sh" >&2
+    fi
+  done
+  pids=("${alive[@]}"); names=("${alive_names[@]}")
+done
