@@ -48,7 +48,6 @@ internal sealed partial class ProxylessAgent(ProxylessSettings settings, IZoneAp
     public const string BootstrapVariable = "GRPC_XDS_BOOTSTRAP";
 
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan UnregisterTimeout = TimeSpan.FromSeconds(5);
 
     private DataplaneManifest Dataplane => settings.Dataplane;
 
@@ -95,7 +94,7 @@ internal sealed partial class ProxylessAgent(ProxylessSettings settings, IZoneAp
         var nextCheck = now + settings.RegistrationInterval;
         var nextCertificate = NextCertificateCheck(certificate, now);
         var certificateDelay = FirstRetryDelay;
-        var zoneReachable = true;
+        var reachability = new ZoneReachability();
         var exited = application?.Exited ?? new TaskCompletionSource<int>().Task;
         while (true)
         {
@@ -137,19 +136,17 @@ internal sealed partial class ProxylessAgent(ProxylessSettings settings, IZoneAp
                         LogReregistered(logger, Dataplane.Id, zone.Address);
                         nextCertificate = now;
                     }
-                    if (!zoneReachable)
+                    if (reachability.Answered())
                     {
                         LogZoneBack(logger, zone.Address);
-                        zoneReachable = true;
                     }
                 }
                 catch (ZoneApiException e)
                 {
-                    if (zoneReachable || !e.Transient)
+                    if (reachability.Failed(e))
                     {
                         LogRegistrationCheckFailed(logger, e.Message);
                     }
-                    zoneReachable = false;
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested)
                 {
@@ -213,46 +210,22 @@ internal sealed partial class ProxylessAgent(ProxylessSettings settings, IZoneAp
 
     private async Task UnregisterAsync()
     {
-        using var timeout = new CancellationTokenSource(UnregisterTimeout, time);
-        try
+        if (await ZoneCalls.UnregisterAsync(ct => zone.UnregisterAsync(Dataplane, ct), $"Dataplane {Dataplane.Id}", zone.Address, time) is { } failure)
         {
-            await zone.UnregisterAsync(Dataplane, timeout.Token);
+            LogUnregisterFailed(logger, failure);
+        }
+        else
+        {
             LogUnregistered(logger, Dataplane.Id, zone.Address);
-        }
-        catch (ZoneApiException e)
-        {
-            LogUnregisterFailed(logger, e.Message);
-        }
-        catch (OperationCanceledException)
-        {
-            LogUnregisterFailed(logger, $"cannot unregister Dataplane {Dataplane.Id} from {zone.Address}: no answer within {UnregisterTimeout.TotalSeconds:0}s");
         }
     }
 
     /// <summary>Start-up calls retry what may pass (the zone is starting or unreachable) until the start-up timeout.</summary>
-    private async Task<T> StartupAsync<T>(Func<DataplaneManifest, CancellationToken, Task<T>> call, CancellationToken stop) =>
-        await StartupAsync(ct => call(Dataplane, ct), stop);
+    private Task<T> StartupAsync<T>(Func<DataplaneManifest, CancellationToken, Task<T>> call, CancellationToken stop) =>
+        StartupAsync(ct => call(Dataplane, ct), stop);
 
-    private async Task<T> StartupAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken stop)
-    {
-        var deadline = time.GetUtcNow() + settings.StartupTimeout;
-        var delay = TimeSpan.FromMilliseconds(200);
-        while (true)
-        {
-            try
-            {
-                return await call(stop);
-            }
-            catch (ZoneApiException e) when (e.Transient && time.GetUtcNow() + delay < deadline)
-            {
-                // Armed before it is announced, so whoever reads the line (a test advancing a fake clock) finds it armed.
-                var wait = Task.Delay(delay, time, stop);
-                LogStartupRetry(logger, e.Message, delay.TotalSeconds);
-                await wait;
-                delay = delay * 2 < TimeSpan.FromSeconds(5) ? delay * 2 : TimeSpan.FromSeconds(5);
-            }
-        }
-    }
+    private Task<T> StartupAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken stop) =>
+        ZoneCalls.RetryStartupAsync(call, time, settings.StartupTimeout, (reason, delay) => LogStartupRetry(logger, reason, delay.TotalSeconds), stop);
 
     /// <summary>A zone listening on every interface reports 0.0.0.0 or ::; the application dials the host fed-dp reached.</summary>
     internal static string Dialable(string xdsAddress, string controlPlane)

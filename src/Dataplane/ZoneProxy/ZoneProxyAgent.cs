@@ -50,8 +50,6 @@ internal sealed partial class ZoneProxyAgent(
     TimeProvider time,
     ILoggerFactory loggers)
 {
-    private static readonly TimeSpan UnregisterTimeout = TimeSpan.FromSeconds(5);
-
     private readonly ILogger _logger = loggers.CreateLogger<ZoneProxyAgent>();
 
     private ZoneProxyManifest Proxy => settings.Proxy;
@@ -183,7 +181,7 @@ internal sealed partial class ZoneProxyAgent(
 
     private async Task SuperviseAsync(CancellationToken stop)
     {
-        var reachable = true;
+        var reachability = new ZoneReachability();
         while (!stop.IsCancellationRequested)
         {
             try
@@ -200,19 +198,17 @@ internal sealed partial class ZoneProxyAgent(
                 {
                     LogReregistered(_logger, Proxy.Id, zone.Address);
                 }
-                if (!reachable)
+                if (reachability.Answered())
                 {
                     LogZoneBack(_logger, zone.Address);
-                    reachable = true;
                 }
             }
             catch (ZoneApiException e)
             {
-                if (reachable || !e.Transient)
+                if (reachability.Failed(e))
                 {
                     LogRegistrationCheckFailed(_logger, e.Message);
                 }
-                reachable = false;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -238,42 +234,18 @@ internal sealed partial class ZoneProxyAgent(
 
     private async Task UnregisterAsync()
     {
-        using var timeout = new CancellationTokenSource(UnregisterTimeout, time);
-        try
+        if (await ZoneCalls.UnregisterAsync(ct => zone.UnregisterZoneProxyAsync(Proxy, ct), Proxy.Id, zone.Address, time) is { } failure)
         {
-            await zone.UnregisterZoneProxyAsync(Proxy, timeout.Token);
+            LogUnregisterFailed(_logger, failure);
+        }
+        else
+        {
             LogUnregistered(_logger, Proxy.Id, zone.Address);
-        }
-        catch (ZoneApiException e)
-        {
-            LogUnregisterFailed(_logger, e.Message);
-        }
-        catch (OperationCanceledException)
-        {
-            LogUnregisterFailed(_logger, $"cannot unregister {Proxy.Id} from {zone.Address}: no answer within {UnregisterTimeout.TotalSeconds:0}s");
         }
     }
 
-    private async Task<T> StartupAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken stop)
-    {
-        var deadline = time.GetUtcNow() + settings.StartupTimeout;
-        var delay = TimeSpan.FromMilliseconds(200);
-        while (true)
-        {
-            try
-            {
-                return await call(stop);
-            }
-            catch (ZoneApiException e) when (e.Transient && time.GetUtcNow() + delay < deadline)
-            {
-                // Armed before it is announced, so whoever reads the line (a test advancing a fake clock) finds it armed.
-                var wait = Task.Delay(delay, time, stop);
-                LogStartupRetry(_logger, e.Message, delay.TotalSeconds);
-                await wait;
-                delay = delay * 2 < TimeSpan.FromSeconds(5) ? delay * 2 : TimeSpan.FromSeconds(5);
-            }
-        }
-    }
+    private Task<T> StartupAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken stop) =>
+        ZoneCalls.RetryStartupAsync(call, time, settings.StartupTimeout, (reason, delay) => LogStartupRetry(_logger, reason, delay.TotalSeconds), stop);
 
     [LoggerMessage(EventId = 50, EventName = "ZoneProxyRegistered", Level = LogLevel.Information, Message = "registered {Proxy} on {ControlPlane} (zone {Zone})")]
     private static partial void LogRegistered(ILogger logger, string proxy, string controlPlane, string zone);
