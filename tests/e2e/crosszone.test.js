@@ -6,11 +6,11 @@
 // TLS without terminating it: the backend sees web's own certificate (SPIFFE and kuma.io/zone SANs). Which way the
 // bytes went is read from the proxies' /stats and from the endpoints web's xDS client holds.
 
-const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFile } = require('node:child_process');
 const { Federation, getJson, freePort } = require('./lib/federation');
 const { waitFor } = require('./lib/wait');
+const { stepsOn } = require('./lib/steps');
 
 const HEALTH_TIMEOUT_S = 2;
 
@@ -40,7 +40,6 @@ const BATCH = 10;
 const CONVERGE_MS = 20000;
 
 let fed;
-let failed = false;
 const apps = {};
 let zone1;
 let zone2;
@@ -103,15 +102,6 @@ function dig(port, name) {
   });
 }
 
-before(async () => {
-  try {
-    await setUp();
-  } catch (error) {
-    failed = true;
-    throw error;
-  }
-});
-
 async function setUp() {
   fed = await Federation.start({ zones: ['zone-1', 'zone-2'], zoneArgs: ['--ingress-health-timeout', String(HEALTH_TIMEOUT_S)] });
   zone1 = fed.zones.get('zone-1');
@@ -134,25 +124,7 @@ async function setUp() {
   });
 }
 
-after(async () => {
-  if (!fed) return;
-  if (failed) {
-    for (const p of fed.group.processes) console.error(p.tail());
-    console.error(`logs kept in ${fed.dir}`);
-  }
-  await fed.stop({ keep: failed });
-});
-
-function step(name, fn) {
-  test(name, { timeout: 90000 }, async (t) => {
-    try {
-      await fn(t);
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  });
-}
+const step = stepsOn({ setUp, federation: () => fed, timeoutMs: 90000 });
 
 step('(3) web in zone-1 reaches backend in zone-2 through zone-2\'s ingress, over end-to-end mTLS', async (t) => {
   // zone-2's ingress advertises backend; the global relays it; zone-1 points web's EDS at the ingress.

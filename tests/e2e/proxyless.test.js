@@ -5,10 +5,10 @@
 // (client of xds:///backend.default.mesh). What the zone serves must be understood by a client we did not write:
 // every resource each application holds must be ACKED (CSDS), and the zone must have counted no NACK.
 
-const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { Federation, getJson, freePort } = require('./lib/federation');
 const { waitFor } = require('./lib/wait');
+const { stepsOn } = require('./lib/steps');
 
 const MESH = `type: Mesh
 name: default
@@ -34,7 +34,6 @@ const BATCH = 12;
 const CONVERGE_MS = 15000;
 
 let fed;
-let failed = false;
 const apps = {};
 
 async function startBackend(name) {
@@ -72,15 +71,6 @@ const allOk = (results) => results.every((r) => r.ok);
 const allDenied = (results) => results.every((r) => !r.ok && r.status === 'PERMISSION_DENIED');
 const instancesOf = (results) => [...new Set(results.filter((r) => r.ok).map((r) => r.instance))].sort();
 
-before(async () => {
-  try {
-    await setUp();
-  } catch (error) {
-    failed = true;
-    throw error;
-  }
-});
-
 async function setUp() {
   fed = await Federation.start();
   await fed.applyOnGlobal('mesh', MESH);
@@ -104,26 +94,7 @@ async function setUp() {
   });
 }
 
-after(async () => {
-  if (!fed) return;
-  if (failed) {
-    for (const p of fed.group.processes) console.error(p.tail());
-    console.error(`logs kept in ${fed.dir}`);
-  }
-  await fed.stop({ keep: failed });
-});
-
-// Marks the run failed (logs are then printed and kept) whatever the assertion.
-function step(name, fn) {
-  test(name, { timeout: 60000 }, async (t) => {
-    try {
-      await fn(t);
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  });
-}
+const step = stepsOn({ setUp, federation: () => fed, timeoutMs: 60000 });
 
 step('(a) with mTLS on and no MeshTrafficPermission, web is denied (PERMISSION_DENIED)', async (t) => {
   const { results, elapsedMs } = await waitForCalls('web→backend calls to reach a backend and be denied by RBAC', allDenied);
