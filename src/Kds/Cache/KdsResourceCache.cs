@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Federation.Stores;
 using Microsoft.Extensions.Hosting;
@@ -28,7 +29,8 @@ public sealed partial class KdsResourceCache : BackgroundService, IKdsSnapshotSo
     private readonly KdsCacheOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<KdsResourceCache> _logger;
-    private readonly Channel<ResourceChange> _changes = Channel.CreateUnbounded<ResourceChange>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<(ResourceChange Change, ActivityContext Trace)> _changes =
+        Channel.CreateUnbounded<(ResourceChange, ActivityContext)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly HashSet<string> _typeNames;
     private KdsSnapshot _current = new(0, ImmutableDictionary<string, TypeView>.Empty);
     private DateTimeOffset _lastPublish = DateTimeOffset.MinValue;
@@ -66,12 +68,12 @@ public sealed partial class KdsResourceCache : BackgroundService, IKdsSnapshotSo
         }
     }
 
-    /// <summary>Takes one committed change; cheap, never blocks.</summary>
+    /// <summary>Takes one committed change (with the trace it is part of, if any); cheap, never blocks.</summary>
     public ValueTask Enqueue(ResourceChange change)
     {
         if (change.Kind == ChangeKind.Reset || _typeNames.Contains(change.Key.Type))
         {
-            _changes.Writer.TryWrite(change);
+            _changes.Writer.TryWrite((change, Hosting.TraceContext.Current));
         }
         return ValueTask.CompletedTask;
     }
@@ -111,12 +113,12 @@ public sealed partial class KdsResourceCache : BackgroundService, IKdsSnapshotSo
                     await Task.Delay(wait, _time, stoppingToken);
                 }
                 _lastPublish = _time.GetUtcNow();
-                var batch = new List<ResourceChange>();
+                var batch = new List<(ResourceChange Change, ActivityContext Trace)>();
                 while (reader.TryRead(out var change))
                 {
                     batch.Add(change);
                 }
-                if (batch.Any(c => c.Kind == ChangeKind.Reset))
+                if (batch.Any(c => c.Change.Kind == ChangeKind.Reset))
                 {
                     await ReloadAsync(stoppingToken);
                 }
@@ -137,20 +139,20 @@ public sealed partial class KdsResourceCache : BackgroundService, IKdsSnapshotSo
         }
     }
 
-    private void Apply(List<ResourceChange> batch)
+    private void Apply(List<(ResourceChange Change, ActivityContext Trace)> batch)
     {
         var current = Current;
         var views = current.Views;
         var version = current.Version + 1;
         var touched = new HashSet<string>();
-        foreach (var change in batch)
+        foreach (var (change, trace) in batch)
         {
             var type = change.Key.Type;
             var view = views.TryGetValue(type, out var v) ? v : TypeView.Empty(type);
             var items = view.Items;
             var wireName = Conversion.KdsConversion.WireName(change.Key);
             var include = change.Kind != ChangeKind.Deleted && (_export.Tracked.Any(t => t.Name == type) || _export.Includes(change.Resource!));
-            var next = include ? items.SetItem(wireName, new CachedResource(change.Resource!)) : items.Remove(wireName);
+            var next = include ? items.SetItem(wireName, new CachedResource(change.Resource!, trace)) : items.Remove(wireName);
             if (next != items)
             {
                 views = views.SetItem(type, view with { Version = version, Items = next });

@@ -1,20 +1,27 @@
 using System.Collections.Immutable;
+using System.Diagnostics;
 using Federation.Kds.Conversion;
 using Federation.Resources;
 using DeltaResource = Envoy.Service.Discovery.V3.Resource;
 
 namespace Federation.Kds.Cache;
 
-/// <summary>A resource as KDS sends it; the wire form is built once per version and shared by every peer.</summary>
+/// <summary>
+/// A resource as KDS sends it; the wire form is built once per version and shared by every peer. It carries the trace
+/// of the write that produced this version, when that write was traced here, so the receiver can continue it.
+/// </summary>
 public sealed class CachedResource
 {
     private DeltaResource? _wire;
 
-    public CachedResource(Resource resource)
+    public CachedResource(Resource resource, ActivityContext trace = default)
     {
         Resource = resource;
         WireName = KdsConversion.WireName(resource.Key);
+        Trace = trace;
     }
+
+    public ActivityContext Trace { get; }
 
     public Resource Resource { get; }
 
@@ -22,7 +29,7 @@ public sealed class CachedResource
 
     public string Version => Resource.ContentHash;
 
-    public DeltaResource Wire => _wire ??= KdsConversion.ToWire(Resource);
+    public DeltaResource Wire => _wire ??= KdsConversion.WithTrace(KdsConversion.ToWire(Resource), Trace);
 }
 
 /// <summary>Everything of one type a control plane exports, by wire name; <see cref="Version"/> bumps on every change.</summary>

@@ -68,6 +68,29 @@ public static class KdsConversion
         };
     }
 
+    /// <summary>Metadata filter under which a KDS resource carries the trace of the write that produced it.</summary>
+    public const string TraceFilter = "federation.io/trace";
+
+    /// <summary><paramref name="wire"/> with the W3C <c>traceparent</c> of <paramref name="trace"/> (unchanged without a trace).</summary>
+    public static DeltaResource WithTrace(DeltaResource wire, System.Diagnostics.ActivityContext trace)
+    {
+        if (Hosting.TraceContext.Format(trace) is not { } traceparent)
+        {
+            return wire;
+        }
+        var fields = new Struct();
+        fields.Fields["traceparent"] = Value.ForString(traceparent);
+        wire.Metadata = new Envoy.Config.Core.V3.Metadata { FilterMetadata = { [TraceFilter] = fields } };
+        return wire;
+    }
+
+    /// <summary>The trace a received resource carries (default: none, or not one we can read).</summary>
+    public static System.Diagnostics.ActivityContext TraceOf(DeltaResource wire) =>
+        wire.Metadata?.FilterMetadata.TryGetValue(TraceFilter, out var fields) == true
+        && fields.Fields.TryGetValue("traceparent", out var value) && value.KindCase == Value.KindOneofCase.StringValue
+            ? Hosting.TraceContext.Parse(value.StringValue)
+            : default;
+
     /// <summary>
     /// Decodes and validates a received resource exactly as the API would validate it, so nothing malformed
     /// reaches the store. Throws <see cref="ValidationException"/> with the reason.

@@ -25,6 +25,12 @@ public sealed class KdsSyncApplier(IResourceStore store, ISyncScope scope) : IKd
 
     public async Task<IReadOnlyList<string>> ApplyAsync(ResourceTypeDescriptor type, bool fullState, IReadOnlyList<DeltaResource> resources, IReadOnlyList<string> removed, CancellationToken cancellationToken)
     {
+        // The writes that produced these versions, when the sender traced them: this commit continues their trace.
+        using var activity = Hosting.TraceContext.StartCausedBy("kds.apply", [.. resources.Select(KdsConversion.TraceOf)]);
+        activity?.SetTag("federation.kds.type", type.Name);
+        activity?.SetTag("federation.kds.resources", resources.Count);
+        activity?.SetTag("federation.kds.removed", removed.Count);
+        activity?.SetTag("federation.kds.full_state", fullState);
         var rejected = new List<string>();
         var local = new List<Resource>(resources.Count);
         // Keys named in the response, valid or not: a full state must not delete a resource just because its

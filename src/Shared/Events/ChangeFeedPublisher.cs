@@ -8,7 +8,8 @@ namespace Federation.Events;
 
 /// <summary>
 /// Publishes a <see cref="ResourceChanged"/> notification for every change the store commits, whoever made it:
-/// the API, KDS sync, or another replica sharing the store. Reconcilers subscribe to the notification.
+/// the API, KDS sync, or another replica sharing the store. Reconcilers subscribe to the notification. A change this
+/// process committed while traced is published inside a <c>store.change</c> activity of the commit's trace.
 /// </summary>
 public sealed partial class ChangeFeedPublisher(IResourceStore store, IPublisher publisher, ILogger<ChangeFeedPublisher> logger) : BackgroundService
 {
@@ -28,6 +29,11 @@ public sealed partial class ChangeFeedPublisher(IResourceStore store, IPublisher
         {
             await foreach (var change in reader.ReadAllAsync(stoppingToken))
             {
+                // A change committed by this process continues the writer's trace: handlers (KDS, xDS) start from here.
+                var cause = (store as InstrumentedStore)?.TakeTrace(change.Revision) ?? default;
+                using var activity = Hosting.TraceContext.StartCausedBy("store.change", [cause]);
+                activity?.SetTag("federation.change", change.Kind.ToString());
+                activity?.SetTag("federation.resource", change.Key.ToString());
                 try
                 {
                     await publisher.Publish(new ResourceChanged(change), stoppingToken);

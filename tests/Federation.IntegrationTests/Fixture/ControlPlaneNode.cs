@@ -122,8 +122,11 @@ public abstract class ControlPlaneNode : IAsyncDisposable
         builder.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(Clock));
         if (StoreKind == "memory")
         {
-            // Registered as an instance, so stopping the node does not dispose it: a restart finds its data.
-            builder.Services.Replace(ServiceDescriptor.Singleton<IResourceStore>(_memoryStore ??= new MemoryStore(Clock)));
+            // Kept by the node (the wrapper does not own it), so stopping the node does not dispose it: a restart finds
+            // its data. Instrumented like a real control plane's store (metrics, commit traces).
+            var memory = _memoryStore ??= new MemoryStore(Clock);
+            builder.Services.Replace(ServiceDescriptor.Singleton<IResourceStore>(sp =>
+                new InstrumentedStore(memory, sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), ownsInner: false)));
         }
         ConfigureServices(builder);
     }

@@ -31,6 +31,44 @@ public sealed class KdsConversionTests
     }
 
     [Fact]
+    public void WithTrace_TracedWrite_ReceiverReadsTheSameContextBackAsRemote()
+    {
+        var trace = new System.Diagnostics.ActivityContext(System.Diagnostics.ActivityTraceId.CreateRandom(),
+            System.Diagnostics.ActivitySpanId.CreateRandom(), System.Diagnostics.ActivityTraceFlags.Recorded);
+
+        var wire = DeltaResource.Parser.ParseFrom(KdsConversion.WithTrace(KdsConversion.ToWire(Policy("allow-web")), trace).ToByteArray());
+        var back = KdsConversion.TraceOf(wire);
+
+        Assert.Equal(trace.TraceId, back.TraceId);
+        Assert.Equal(trace.SpanId, back.SpanId);
+        Assert.Equal(System.Diagnostics.ActivityTraceFlags.Recorded, back.TraceFlags);
+        Assert.True(back.IsRemote);
+    }
+
+    [Fact]
+    public void WithTrace_NoTrace_LeavesMetadataOut()
+    {
+        var wire = KdsConversion.WithTrace(KdsConversion.ToWire(Policy("allow-web")), default);
+
+        Assert.Null(wire.Metadata);
+        Assert.Equal(default, KdsConversion.TraceOf(wire));
+    }
+
+    [Theory]
+    [InlineData("not a traceparent")]
+    [InlineData("00-00000000000000000000000000000000-0000000000000000-01")]
+    public void TraceOf_MalformedTraceparent_IsNoTraceNotAnError(string traceparent)
+    {
+        var wire = KdsConversion.ToWire(Policy("allow-web"));
+        var fields = new Struct();
+        fields.Fields["traceparent"] = Value.ForString(traceparent);
+        wire.Metadata = new Envoy.Config.Core.V3.Metadata { FilterMetadata = { [KdsConversion.TraceFilter] = fields } };
+
+        Assert.Equal(default, KdsConversion.TraceOf(wire));
+        Assert.Equal(Policy("allow-web").Key, KdsConversion.FromWire(Mtp, wire).Key);
+    }
+
+    [Fact]
     public void ToWireFromWire_FlatGlobalScopedType_RoundTrips()
     {
         var ingress = Ingress("ingress-1", labels: [(WellKnownLabels.Zone, "zone-1")]);

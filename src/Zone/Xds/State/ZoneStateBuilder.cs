@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Federation.Resources;
 using Federation.Resources.Types;
@@ -25,7 +26,8 @@ public sealed partial class ZoneStateBuilder : BackgroundService
     private readonly TimeSpan _batchWindow;
     private readonly TimeProvider _time;
     private readonly ILogger<ZoneStateBuilder> _logger;
-    private readonly Channel<ResourceChange> _changes = Channel.CreateUnbounded<ResourceChange>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<(ResourceChange Change, ActivityContext Trace)> _changes =
+        Channel.CreateUnbounded<(ResourceChange, ActivityContext)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<string, Dictionary<ResourceKey, Resource>> _mirror = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -64,7 +66,7 @@ public sealed partial class ZoneStateBuilder : BackgroundService
     {
         if (change.Kind == ChangeKind.Reset || Types.Contains(change.Key.Type))
         {
-            _changes.Writer.TryWrite(change);
+            _changes.Writer.TryWrite((change, Hosting.TraceContext.Current));
         }
     }
 
@@ -86,9 +88,12 @@ public sealed partial class ZoneStateBuilder : BackgroundService
                 }
                 _lastPublish = _time.GetUtcNow();
                 var touched = new HashSet<string>(StringComparer.Ordinal);
+                var causes = new List<ActivityContext>();
                 var reset = false;
-                while (reader.TryRead(out var change))
+                while (reader.TryRead(out var item))
                 {
+                    var change = item.Change;
+                    causes.Add(item.Trace);
                     if (change.Kind == ChangeKind.Reset)
                     {
                         reset = true;
@@ -105,6 +110,10 @@ public sealed partial class ZoneStateBuilder : BackgroundService
                     }
                     touched.UnionWith(MeshesOf(change.Resource!));
                 }
+                // The writes behind this round, when traced, get its generation and push in their trace.
+                using var activity = Hosting.TraceContext.StartCausedBy("xds.push", causes);
+                activity?.SetTag("federation.zone", _zone);
+                activity?.SetTag("federation.xds.changes", causes.Count);
                 if (reset)
                 {
                     await ReloadAsync(stoppingToken);
