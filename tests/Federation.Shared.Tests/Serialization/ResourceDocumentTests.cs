@@ -26,6 +26,7 @@ public sealed class ResourceDocumentTests
         networking:
           address: 127.0.0.1
           inbound: [{port: 18080, tags: {kuma.io/service: backend, kuma.io/protocol: grpc, version: v1}}]
+          transparentProxying: {redirectPortInbound: 15006, redirectPortOutbound: 15001, reachableServices: [web]}
         """;
 
     private static IReadOnlyList<ParsedResource> ParseAll(string yaml) =>
@@ -115,6 +116,10 @@ public sealed class ResourceDocumentTests
     [InlineData("type: Mesh\nname: default\nmesh: default", "mesh")]
     [InlineData("type: Dataplane\nmesh: default\nname: x\nnetworking: {address: 1.2.3.4, inbound: [{port: 70000, tags: {}}]}", "networking.inbound[0].port")]
     [InlineData("type: Dataplane\nmesh: default\nname: x\nnetworking: {address: 1.2.3.4, inbound: [{port: \"80\", tags: {kuma.io/service: a}}]}", "networking.inbound[0].port")]
+    [InlineData("type: Dataplane\nmesh: default\nname: x\nnetworking: {address: 1.2.3.4, inbound: [{port: 1, tags: {kuma.io/service: a}}], transparentProxying: {redirectPortOutbound: 0}}", "networking.transparentProxying.redirectPortOutbound")]
+    [InlineData("type: Dataplane\nmesh: default\nname: x\nnetworking: {address: 1.2.3.4, inbound: [{port: 1, tags: {kuma.io/service: a}}], transparentProxying: {}}", "networking.transparentProxying")]
+    [InlineData("type: Dataplane\nmesh: default\nname: x\nnetworking: {address: 1.2.3.4, inbound: [{port: 1, tags: {kuma.io/service: a}}], transparentProxying: {redirectPortInbound: 15001, redirectPortOutbound: 15001}}", "networking.transparentProxying.redirectPortOutbound")]
+    [InlineData("type: Dataplane\nmesh: default\nname: x\nnetworking: {address: 1.2.3.4, inbound: [{port: 1, tags: {kuma.io/service: a}}], transparentProxying: {redirectPortOutbound: 15001, ipFamilyMode: ipv6}}", "networking.transparentProxying.ipFamilyMode")]
     public void Parse_BadDocument_ReportsField(string yaml, string field)
     {
         Assert.Contains(ErrorsOf(yaml), e => e.Field == field);

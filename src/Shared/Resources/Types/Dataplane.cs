@@ -85,7 +85,50 @@ public sealed record DataplaneSpec : IResourceSpec
         {
             Addresses.CheckPort(n.At("admin").At("port"), adminPort);
         }
+        if (Networking.TransparentProxying is { } tp)
+        {
+            var tc = n.At("transparentProxying");
+            if (tp.RedirectPortInbound is null && tp.RedirectPortOutbound is null)
+            {
+                tc.Error("redirectPortInbound and redirectPortOutbound: set at least one (the ports traffic is redirected to)");
+            }
+            if (tp.RedirectPortInbound is { } rin)
+            {
+                Addresses.CheckPort(tc.At("redirectPortInbound"), rin);
+            }
+            if (tp.RedirectPortOutbound is { } rout)
+            {
+                Addresses.CheckPort(tc.At("redirectPortOutbound"), rout);
+            }
+            if (tp.RedirectPortInbound is { } a && a == tp.RedirectPortOutbound)
+            {
+                tc.Error("redirectPortOutbound", $"port {a} is also redirectPortInbound");
+            }
+            var reachable = tp.ReachableServices ?? [];
+            for (var i = 0; i < reachable.Count; i++)
+            {
+                if (string.IsNullOrEmpty(reachable[i]))
+                {
+                    tc.At("reachableServices", i).Error("a service name is required");
+                }
+            }
+        }
     }
+}
+
+/// <summary>
+/// The proxy's traffic is redirected to it (iptables): outbound connections to <see cref="RedirectPortOutbound"/>,
+/// inbound ones to <see cref="RedirectPortInbound"/>. The zone then serves listeners that pick up the original
+/// destination: every service's VIP (port 80, as the zone's DNS answers it), and passthrough for the rest.
+/// </summary>
+public sealed record DataplaneTransparentProxying
+{
+    public int? RedirectPortInbound { get; init; }
+
+    public int? RedirectPortOutbound { get; init; }
+
+    /// <summary>Only these services get VIP listeners (all services of the mesh when absent).</summary>
+    public IReadOnlyList<string>? ReachableServices { get; init; }
 }
 
 public sealed record DataplaneNetworking
@@ -101,6 +144,8 @@ public sealed record DataplaneNetworking
     public DataplaneGateway? Gateway { get; init; }
 
     public AdminEndpoint? Admin { get; init; }
+
+    public DataplaneTransparentProxying? TransparentProxying { get; init; }
 }
 
 public enum InboundState

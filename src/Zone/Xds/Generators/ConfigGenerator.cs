@@ -63,6 +63,7 @@ public sealed class ConfigGenerator
         {
             AddEnvoyInbound(mesh, proxy, own);
             AddEnvoyOutboundListeners(mesh, proxy, own);
+            AddTransparentProxying(mesh, proxy, own);
             AddSecrets(mesh, proxy, own);
         }
         return Seal(shared, own, version);
@@ -345,6 +346,8 @@ public sealed class ConfigGenerator
                 Address = XdsBuild.SocketAddress(address, inbound.Port),
                 TrafficDirection = TrafficDirection.Inbound,
                 FilterChains = { chain },
+                // Under transparent proxying inbound traffic arrives redirected, through the inbound passthrough listener.
+                BindToPort = networking.TransparentProxying?.RedirectPortInbound is null ? null : false,
             };
             into[XdsTypes.Listener][name] = XdsBuild.Resource(name, listener);
         }
@@ -455,6 +458,8 @@ public sealed class ConfigGenerator
                 Address = XdsBuild.SocketAddress(address, inbound.Port),
                 TrafficDirection = TrafficDirection.Inbound,
                 FilterChains = { chain },
+                // Under transparent proxying inbound traffic arrives redirected, through the inbound passthrough listener.
+                BindToPort = networking.TransparentProxying?.RedirectPortInbound is null ? null : false,
             };
             into[XdsTypes.Listener][name] = XdsBuild.Resource(name, listener);
         }
@@ -468,31 +473,100 @@ public sealed class ConfigGenerator
             {
                 continue;
             }
-            var address = outbound.Address ?? "127.0.0.1";
-            var name = XdsNames.OutboundListener(address, outbound.Port);
-            var cluster = XdsNames.OutboundCluster(serviceName);
-            var http = mesh.Services.TryGetValue(serviceName, out var service) && service.IsHttp;
-            var chain = new FilterChain { Name = name };
-            if (http)
-            {
-                var hcm = XdsBuild.Hcm(name);
-                hcm.Rds = new Rds { ConfigSource = XdsBuild.Ads(), RouteConfigName = XdsNames.OutboundRoute(serviceName) };
-                hcm.HttpFilters.Add(XdsBuild.Router());
-                chain.Filters.Add(new Filter { Name = XdsBuild.HcmFilterName, TypedConfig = XdsBuild.Pack(hcm) });
-            }
-            else
-            {
-                chain.Filters.Add(new Filter { Name = XdsBuild.TcpProxyFilterName, TypedConfig = XdsBuild.Pack(new TcpProxy { StatPrefix = name, Cluster = cluster }) });
-            }
-            var listener = new Listener
-            {
-                Name = name,
-                Address = XdsBuild.SocketAddress(address, outbound.Port),
-                TrafficDirection = TrafficDirection.Outbound,
-                FilterChains = { chain },
-            };
-            into[XdsTypes.Listener][name] = XdsBuild.Resource(name, listener);
+            var listener = OutboundListener(mesh, outbound.Address ?? "127.0.0.1", outbound.Port, serviceName);
+            into[XdsTypes.Listener][listener.Name] = XdsBuild.Resource(listener.Name, listener);
         }
+    }
+
+    /// <summary>An outbound listener at address:port for one service: HTTP routes (RDS) or a TCP proxy to its cluster.</summary>
+    private static Listener OutboundListener(MeshView mesh, string address, int port, string serviceName)
+    {
+        var name = XdsNames.OutboundListener(address, port);
+        var chain = new FilterChain { Name = name };
+        if (mesh.Services.TryGetValue(serviceName, out var service) && service.IsHttp)
+        {
+            var hcm = XdsBuild.Hcm(name);
+            hcm.Rds = new Rds { ConfigSource = XdsBuild.Ads(), RouteConfigName = XdsNames.OutboundRoute(serviceName) };
+            hcm.HttpFilters.Add(XdsBuild.Router());
+            chain.Filters.Add(new Filter { Name = XdsBuild.HcmFilterName, TypedConfig = XdsBuild.Pack(hcm) });
+        }
+        else
+        {
+            chain.Filters.Add(new Filter { Name = XdsBuild.TcpProxyFilterName, TypedConfig = XdsBuild.Pack(new TcpProxy { StatPrefix = name, Cluster = XdsNames.OutboundCluster(serviceName) }) });
+        }
+        return new Listener
+        {
+            Name = name,
+            Address = XdsBuild.SocketAddress(address, port),
+            TrafficDirection = TrafficDirection.Outbound,
+            FilterChains = { chain },
+        };
+    }
+
+    /// <summary>The port of every VIP listener: what a client of <c>&lt;service&gt;.&lt;mesh&gt;.mesh</c> dials, as in Kuma.</summary>
+    public const int VipPort = 80;
+
+    /// <summary>
+    /// Transparent proxying (the Dataplane's <c>networking.transparentProxying</c>; iptables redirects the workload's
+    /// traffic to the proxy): a listener on the outbound redirect port hands each connection, by its original
+    /// destination, to the VIP listener of the service the zone's DNS named (<c>&lt;vip&gt;:80</c>, not bound) or
+    /// passes it through to where it was going; a listener on the inbound redirect port does the same for the
+    /// inbound listeners (not bound either) and passes undeclared ports through.
+    /// </summary>
+    private static void AddTransparentProxying(MeshView mesh, ProxyContext proxy, Dictionary<string, Dictionary<string, XdsResource>> into)
+    {
+        if (proxy.Spec.Networking.TransparentProxying is not { } tp)
+        {
+            return;
+        }
+        if (tp.RedirectPortOutbound is { } outboundPort)
+        {
+            AddPassthrough(XdsNames.OutboundPassthrough, outboundPort, TrafficDirection.Outbound, into);
+            var reachable = tp.ReachableServices is { Count: > 0 } names ? names.ToHashSet(StringComparer.Ordinal) : null;
+            foreach (var (service, vip) in mesh.Vips)
+            {
+                if (reachable?.Contains(service) == false || !mesh.Services.ContainsKey(service))
+                {
+                    continue;
+                }
+                var listener = OutboundListener(mesh, vip, VipPort, service);
+                listener.BindToPort = false;
+                into[XdsTypes.Listener][listener.Name] = XdsBuild.Resource(listener.Name, listener);
+            }
+        }
+        if (tp.RedirectPortInbound is { } inboundPort)
+        {
+            AddPassthrough(XdsNames.InboundPassthrough, inboundPort, TrafficDirection.Inbound, into);
+        }
+    }
+
+    /// <summary>A redirect listener on every address and its original-destination cluster, both named <paramref name="name"/>.</summary>
+    private static void AddPassthrough(string name, int port, TrafficDirection direction, Dictionary<string, Dictionary<string, XdsResource>> into)
+    {
+        var listener = new Listener
+        {
+            Name = name,
+            Address = XdsBuild.SocketAddress("0.0.0.0", port),
+            TrafficDirection = direction,
+            UseOriginalDst = true,
+            FilterChains =
+            {
+                new FilterChain
+                {
+                    Name = name,
+                    Filters = { new Filter { Name = XdsBuild.TcpProxyFilterName, TypedConfig = XdsBuild.Pack(new TcpProxy { StatPrefix = name, Cluster = name }) } },
+                },
+            },
+        };
+        into[XdsTypes.Listener][name] = XdsBuild.Resource(name, listener);
+        var cluster = new Cluster
+        {
+            Name = name,
+            Type = Cluster.Types.DiscoveryType.OriginalDst,
+            LbPolicy = Cluster.Types.LbPolicy.ClusterProvided,
+            ConnectTimeout = ConnectTimeout,
+        };
+        into[XdsTypes.Cluster][name] = XdsBuild.Resource(name, cluster);
     }
 
     // The Secret resources of a certificate are built once and reused until the certificate is replaced.

@@ -21,6 +21,11 @@ public static class XdsNames
 
     public static string LocalCluster(int port) => $"localhost:{port}";
 
+    /// <summary>Transparent proxying: the listener (and the original-destination cluster) traffic is redirected to.</summary>
+    public const string OutboundPassthrough = "outbound:passthrough:ipv4";
+
+    public const string InboundPassthrough = "inbound:passthrough:ipv4";
+
     public const string ProxylessServerTemplate = "grpc/server?xds.resource.listening_address=%s";
 
     public static string ProxylessServerListener(string address, int port) => $"grpc/server?xds.resource.listening_address={address}:{port}";

@@ -50,6 +50,9 @@ public sealed record MeshView(
     /// </summary>
     public ImmutableArray<(string Address, int Port)> Egresses { get; init; } = [];
 
+    /// <summary>Each service's virtual IP in this zone (what the zone's DNS answers for it), by service.</summary>
+    public ImmutableSortedDictionary<string, string> Vips { get; init; } = ImmutableSortedDictionary<string, string>.Empty;
+
     /// <summary>Lifetime of workload certificates (<c>dpCert.rotation.expiration</c>, default 24 h).</summary>
     public TimeSpan CertificateLifetime =>
         Spec.EnabledBackend?.DpCert?.Rotation?.Expiration is { } e && Serialization.GoDuration.TryParse(e, out var d) ? d : TimeSpan.FromHours(24);

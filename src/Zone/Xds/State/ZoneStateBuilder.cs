@@ -18,7 +18,7 @@ public sealed partial class ZoneStateBuilder : BackgroundService
     public static readonly IReadOnlySet<string> Types = new HashSet<string>(StringComparer.Ordinal)
     {
         ResourceTypes.Mesh.Name, ResourceTypes.Dataplane.Name, ResourceTypes.MeshTrafficPermission.Name,
-        ResourceTypes.Secret.Name, ResourceTypes.ZoneIngress.Name, ResourceTypes.ZoneEgress.Name,
+        ResourceTypes.Secret.Name, ResourceTypes.ZoneIngress.Name, ResourceTypes.ZoneEgress.Name, ResourceTypes.VirtualIps.Name,
     };
 
     private readonly IResourceStore _store;
@@ -100,6 +100,7 @@ public sealed partial class ZoneStateBuilder : BackgroundService
                         continue;
                     }
                     var byKey = _mirror[change.Key.Type];
+                    var before = byKey.GetValueOrDefault(change.Key);
                     if (change.Kind == ChangeKind.Deleted)
                     {
                         byKey.Remove(change.Key);
@@ -108,7 +109,9 @@ public sealed partial class ZoneStateBuilder : BackgroundService
                     {
                         byKey[change.Key] = change.Resource!;
                     }
-                    touched.UnionWith(MeshesOf(change.Resource!));
+                    touched.UnionWith(change.Key.Type == ResourceTypes.VirtualIps.Name
+                        ? MeshesWithOtherVips(before, change.Kind == ChangeKind.Deleted ? null : change.Resource)
+                        : MeshesOf(change.Resource!));
                 }
                 // The writes behind this round, when traced, get its generation and push in their trace.
                 using var activity = Hosting.TraceContext.StartCausedBy("xds.push", causes);
@@ -133,6 +136,21 @@ public sealed partial class ZoneStateBuilder : BackgroundService
             LogFailed(_logger, e);
             throw;
         }
+    }
+
+    /// <summary>The zone's VIP table, <c>&lt;service&gt;.&lt;mesh&gt;</c> → address (the allocator keeps it in the store).</summary>
+    private static IReadOnlyDictionary<string, string> VipsOf(Resource? table) =>
+        table?.GetSpec<VirtualIpsSpec>().Vips ?? ImmutableDictionary<string, string>.Empty;
+
+    /// <summary>The meshes whose VIPs differ between two versions of the VIP table (mesh names hold no dots).</summary>
+    private static IEnumerable<string> MeshesWithOtherVips(Resource? before, Resource? after)
+    {
+        var (old, now) = (VipsOf(before), VipsOf(after));
+        return old.Keys.Union(now.Keys)
+            .Where(k => old.GetValueOrDefault(k) != now.GetValueOrDefault(k))
+            .Select(k => k[(k.LastIndexOf('.') + 1)..])
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
     }
 
     /// <summary>Which meshes a change affects (ZoneIngress: every mesh it advertises).</summary>
@@ -289,7 +307,11 @@ public sealed partial class ZoneStateBuilder : BackgroundService
             ? _mirror[ResourceTypes.ZoneEgress.Name].Values.Where(IsLocal)
                 .Select(e => e.GetSpec<ZoneEgressSpec>().Networking).Select(n => (n.Address, n.Port)).Distinct().Order().ToImmutableArray()
             : [];
-        return new MeshView(name, version, spec, ca, backend?.Name, services, permissions, dataplanes) { Egresses = egresses };
+        var suffix = "." + name;
+        var vips = _mirror[ResourceTypes.VirtualIps.Name].Values.SelectMany(t => VipsOf(t))
+            .Where(kv => kv.Key.EndsWith(suffix, StringComparison.Ordinal) && services.ContainsKey(kv.Key[..^suffix.Length]))
+            .ToImmutableSortedDictionary(kv => kv.Key[..^suffix.Length], kv => kv.Value, StringComparer.Ordinal);
+        return new MeshView(name, version, spec, ca, backend?.Name, services, permissions, dataplanes) { Egresses = egresses, Vips = vips };
     }
 
     [LoggerMessage(EventId = 60, EventName = "ZoneStateFailed", Level = LogLevel.Critical, Message = "The zone state builder stopped")]

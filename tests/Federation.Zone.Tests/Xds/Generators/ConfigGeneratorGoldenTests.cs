@@ -58,6 +58,29 @@ public sealed class ConfigGeneratorGoldenTests
         Golden.AssertMatches("envoy-web-1.txt", Generate(State(), "web-1", ProxyKind.Envoy));
 
     [Fact]
+    public void Generate_EnvoySidecarTransparentProxying_MatchesGolden()
+    {
+        // web-tp: redirected traffic; reaches backend at its VIP (only backend: reachableServices), the rest passes through.
+        var web = Scenario.Parse("""
+            type: Dataplane
+            mesh: default
+            name: web-tp
+            networking:
+              address: 127.0.0.3
+              inbound: [{port: 18082, servicePort: 8082, tags: {kuma.io/service: web, kuma.io/protocol: http}}]
+              transparentProxying: {redirectPortInbound: 15006, redirectPortOutbound: 15001, reachableServices: [backend]}
+            """);
+        var state = Scenario.Build("zone-1", MtlsMesh, [.. Workloads, web]);
+        var mesh = state.Mesh("default")! with
+        {
+            Vips = System.Collections.Immutable.ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal,
+                [new KeyValuePair<string, string>("backend", "240.0.0.1"), new KeyValuePair<string, string>("web", "240.0.0.2")]),
+        };
+        state = state with { Meshes = state.Meshes.SetItem("default", mesh) };
+        Golden.AssertMatches("envoy-web-tp.txt", Generate(state, "web-tp", ProxyKind.Envoy));
+    }
+
+    [Fact]
     public void Generate_ProxylessBackend_MatchesGolden() =>
         Golden.AssertMatches("proxyless-backend-1.txt", Generate(State(), "backend-1", ProxyKind.Proxyless));
 

@@ -92,4 +92,20 @@ public sealed class ZoneStateBuilderTests : IAsyncLifetime
         await _changed.WaitUntilAsync(() => _builder.Current.Mesh("default") is not null, "the mesh to come back");
         Assert.Empty(_builder.Current.Mesh("default")!.Services);
     }
+
+    [Fact]
+    public async Task Publish_VipTableChanged_MeshViewHoldsItsServicesVips()
+    {
+        var table = Scenario.Parse("""
+            type: VirtualIps
+            name: zone
+            vips: {backend.default: 240.0.0.1, web.default: 240.0.0.2, gone.default: 240.0.0.3, backend.other: 240.0.0.4}
+            """);
+        await _store.PutAsync(table, cancellationToken: TestContext.Current.CancellationToken);
+        _builder.Enqueue(new ResourceChange(0, ChangeKind.Created, table.Key, table));
+
+        await _changed.WaitUntilAsync(() => _builder.Current.Mesh("default")!.Vips.Count > 0, "the mesh to take the VIP table");
+        // Only this mesh's services that exist here; another mesh's entry and a service nobody runs are left out.
+        Assert.Equal(new Dictionary<string, string> { ["backend"] = "240.0.0.1", ["web"] = "240.0.0.2" }, _builder.Current.Mesh("default")!.Vips);
+    }
 }
