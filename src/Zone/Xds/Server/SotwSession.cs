@@ -18,8 +18,8 @@ namespace Federation.Zone.Xds.Server;
 /// answered at once whatever the nonce; a NACKed version is not resent, only a newer snapshot is.</item>
 /// </list>
 /// </summary>
-internal sealed class SotwSession(IProxyWatch watch, XdsServerMetrics metrics, ILogger logger)
-    : AdsSession<DiscoveryRequest, DiscoveryResponse>(watch, metrics)
+internal sealed class SotwSession(IProxyWatch watch, XdsServerMetrics metrics, AdsWriteBudget budget, ILogger logger)
+    : AdsSession<DiscoveryRequest, DiscoveryResponse>(watch, metrics, budget)
 {
     private readonly Dictionary<string, TypeState> _types = new(StringComparer.Ordinal);
 
