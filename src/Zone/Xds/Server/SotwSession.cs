@@ -24,7 +24,7 @@ internal sealed class SotwSession(IProxyWatch watch, XdsServerMetrics metrics, A
     // Scratch for one evaluation, shared by the streams a thread serves (an evaluation never awaits): serving a
     // snapshot allocates the response and little else, and a stream holds no list of its own.
     [ThreadStatic]
-    private static List<XdsResource>? t_desired;
+    private static List<XdsResource>? _desired;
 
     private readonly Dictionary<string, TypeState> _types = new(StringComparer.Ordinal);
 
@@ -141,7 +141,7 @@ internal sealed class SotwSession(IProxyWatch watch, XdsServerMetrics metrics, A
             state.AwaitingAnswer = false;
             return;
         }
-        var desired = Desired(state, existing, t_desired ??= []);
+        var desired = Desired(state, existing, _desired ??= []);
         if (state.SentFrom is null && state.ClientVersion is { } held && held == typeVersion && typeVersion.Length > 0)
         {
             // A reconnecting client already holds this version.
