@@ -31,7 +31,21 @@ public sealed class ConfigGenerator
     private static readonly Duration ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(5));
 
     private readonly Lock _lock = new();
-    private readonly Dictionary<(string Mesh, ProxyKind Kind), (long Version, Shared Resources)> _outbound = [];
+    private readonly Dictionary<(string Mesh, ProxyKind Kind), (OutboundInputs Inputs, Shared Resources)> _outbound = [];
+
+    /// <summary>
+    /// What the shared outbound resources are built from. Compared by reference where they are collections: a new
+    /// mesh version that kept them (a policy change) reuses the resources, so every proxy keeps the same objects.
+    /// </summary>
+    private readonly record struct OutboundInputs(
+        ImmutableSortedDictionary<string, ServiceView> Services,
+        Resources.Types.MeshSpec Spec,
+        bool MtlsEnabled,
+        ImmutableArray<(string Address, int Port)> Egresses,
+        string Zone)
+    {
+        public static OutboundInputs Of(MeshView mesh, string zone) => new(mesh.Services, mesh.Spec, mesh.MtlsEnabled, mesh.Egresses, zone);
+    }
 
     /// <summary>What every proxy of one mesh and kind gets, with a version per type computed once.</summary>
     private sealed record Shared(ImmutableDictionary<string, ImmutableDictionary<string, XdsResource>> Resources, ImmutableDictionary<string, string> Versions)
@@ -130,7 +144,7 @@ public sealed class ConfigGenerator
     {
         lock (_lock)
         {
-            if (_outbound.TryGetValue((mesh.Name, kind), out var cached) && cached.Version == mesh.Version)
+            if (_outbound.TryGetValue((mesh.Name, kind), out var cached) && cached.Inputs == OutboundInputs.Of(mesh, zone))
             {
                 return cached.Resources;
             }
@@ -182,7 +196,7 @@ public sealed class ConfigGenerator
         var result = new Shared(byType, byType.ToImmutableDictionary(kv => kv.Key, kv => TypeVersion(kv.Value.Values)));
         lock (_lock)
         {
-            _outbound[(mesh.Name, kind)] = (mesh.Version, result);
+            _outbound[(mesh.Name, kind)] = (OutboundInputs.Of(mesh, zone), result);
         }
         return result;
     }
