@@ -603,17 +603,32 @@ public sealed class ConfigGenerator
                         PrivateKey = new DataSource { InlineBytes = Google.Protobuf.ByteString.CopyFromUtf8(c.KeyPem) },
                     },
                 }),
-                XdsBuild.Resource(ca, new Secret
-                {
-                    Name = ca,
-                    ValidationContext = new CertificateValidationContext { TrustedCa = new DataSource { InlineBytes = Google.Protobuf.ByteString.CopyFromUtf8(c.CaPem) } },
-                }),
+                CaSecret(ca, c.CaPem),
             ];
         });
         foreach (var secret in secrets)
         {
             into[XdsTypes.Secret][secret.Name] = secret;
         }
+    }
+
+    // Every certificate of a mesh carries the same CA: its Secret resource is built once per CA (certificates issued
+    // from one CA share its PEM string) instead of once per proxy.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<string, XdsResource> CaSecretByPem = [];
+
+    private static XdsResource CaSecret(string name, string caPem)
+    {
+        if (CaSecretByPem.TryGetValue(caPem, out var cached) && cached.Name == name)
+        {
+            return cached;
+        }
+        var secret = XdsBuild.Resource(name, new Secret
+        {
+            Name = name,
+            ValidationContext = new CertificateValidationContext { TrustedCa = new DataSource { InlineBytes = Google.Protobuf.ByteString.CopyFromUtf8(caPem) } },
+        });
+        CaSecretByPem.AddOrUpdate(caPem, secret);
+        return secret;
     }
 
 }
