@@ -78,7 +78,7 @@ public sealed class ZoneOptions
         new("--bind-address", $"{Section}:BindAddress", "address to listen on", "127.0.0.1"),
         new("--dp-auth", $"{Section}:DpAuth", "proxy authentication on xDS: dpToken or none", "dpToken"),
         new("--ingress-health-timeout", $"{Section}:IngressHealthTimeoutSeconds", "seconds without an xDS stream before an ingress is withdrawn", "10"),
-        new("--xds-write-budget-kb", $"{Section}:XdsWriteBudgetKb", "KiB of serialized xDS responses all streams may have in transport buffers at once", "4096"),
+        new("--xds-write-budget-kb", $"{Section}:XdsWriteBudgetKb", "KiB of serialized xDS responses all streams may have in transport buffers at once", "1024"),
         new("--kds-max-message-bytes", $"{Section}:KdsMaxMessageBytes", "largest KDS message in bytes", "33554432"),
         new("--kds-backoff-min", $"{Section}:KdsBackoffMinSeconds", "first reconnect delay to the global, in seconds", "1"),
         new("--kds-backoff-max", $"{Section}:KdsBackoffMaxSeconds", "longest reconnect delay to the global, in seconds", "30"),

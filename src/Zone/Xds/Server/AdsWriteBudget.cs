@@ -12,8 +12,14 @@ namespace Federation.Zone.Xds.Server;
 /// </summary>
 public sealed class AdsWriteBudget
 {
-    /// <summary>4 MiB: well above one round of small updates for thousands of proxies, far below a full burst.</summary>
-    public const long DefaultBytes = 4L * 1024 * 1024;
+    /// <summary>
+    /// 1 MiB: above one round of small updates (a listener each) for a thousand proxies, far below a full burst. A
+    /// write completes once Kestrel has passed its bytes on to the connection (flow control and the socket
+    /// permitting), so this bounds the zone's own buffers, not what the network or the kernel hold. xds-scale
+    /// (1,000 proxies connecting at once): Kestrel's pool keeps ~1,200 blocks after the burst (~2,400 with 4 MiB),
+    /// and all proxies are configured as fast.
+    /// </summary>
+    public const long DefaultBytes = 1L * 1024 * 1024;
 
     private readonly Lock _lock = new();
     private readonly LinkedList<Waiter> _waiters = new();
