@@ -54,6 +54,7 @@ public static class ZoneHost
         builder.Services.AddSingleton<ProxyRegistry>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProxyRegistry>());
         builder.Services.AddSingleton<IXdsSnapshotSource, ZoneXdsSource>();
+        builder.Services.AddSingleton(sp => new AdsWriteBudget(options.XdsWriteBudgetKb * 1024L, time: sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddAdsServer();
         builder.Services.AddSingleton<VipAllocator>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<VipAllocator>());

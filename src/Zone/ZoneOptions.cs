@@ -44,6 +44,12 @@ public sealed class ZoneOptions
     /// <summary>Changes arriving within this many milliseconds are turned into one round of config generation.</summary>
     public int XdsBatchWindowMs { get; set; } = 10;
 
+    /// <summary>
+    /// Serialized xDS responses, in KiB, all streams together may have in the transport's buffers at once (see
+    /// <see cref="Xds.Server.AdsWriteBudget"/>): bounds the memory of a burst such as every proxy connecting at once.
+    /// </summary>
+    public int XdsWriteBudgetKb { get; set; } = (int)(Xds.Server.AdsWriteBudget.DefaultBytes / 1024);
+
     /// <summary>How proxies authenticate to xDS: <c>dpToken</c> (default) or <c>none</c>.</summary>
     public string DpAuth { get; set; } = "dpToken";
 
@@ -72,6 +78,7 @@ public sealed class ZoneOptions
         new("--bind-address", $"{Section}:BindAddress", "address to listen on", "127.0.0.1"),
         new("--dp-auth", $"{Section}:DpAuth", "proxy authentication on xDS: dpToken or none", "dpToken"),
         new("--ingress-health-timeout", $"{Section}:IngressHealthTimeoutSeconds", "seconds without an xDS stream before an ingress is withdrawn", "10"),
+        new("--xds-write-budget-kb", $"{Section}:XdsWriteBudgetKb", "KiB of serialized xDS responses all streams may have in transport buffers at once", "1024"),
         new("--kds-max-message-bytes", $"{Section}:KdsMaxMessageBytes", "largest KDS message in bytes", "33554432"),
         new("--kds-backoff-min", $"{Section}:KdsBackoffMinSeconds", "first reconnect delay to the global, in seconds", "1"),
         new("--kds-backoff-max", $"{Section}:KdsBackoffMaxSeconds", "longest reconnect delay to the global, in seconds", "30"),
@@ -101,6 +108,10 @@ public sealed class ZoneOptions
         if (DpAuth is not ("dpToken" or "none"))
         {
             yield return $"--dp-auth must be dpToken or none (got '{DpAuth}')";
+        }
+        if (XdsWriteBudgetKb <= 0)
+        {
+            yield return $"--xds-write-budget-kb must be positive (got {XdsWriteBudgetKb})";
         }
         if (KdsBackoffMinSeconds <= 0 || KdsBackoffMaxSeconds < KdsBackoffMinSeconds)
         {

@@ -31,7 +31,21 @@ public sealed class ConfigGenerator
     private static readonly Duration ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(5));
 
     private readonly Lock _lock = new();
-    private readonly Dictionary<(string Mesh, ProxyKind Kind), (long Version, Shared Resources)> _outbound = [];
+    private readonly Dictionary<(string Mesh, ProxyKind Kind), (OutboundInputs Inputs, Shared Resources)> _outbound = [];
+
+    /// <summary>
+    /// What the shared outbound resources are built from. Compared by reference where they are collections: a new
+    /// mesh version that kept them (a policy change) reuses the resources, so every proxy keeps the same objects.
+    /// </summary>
+    private readonly record struct OutboundInputs(
+        ImmutableSortedDictionary<string, ServiceView> Services,
+        Resources.Types.MeshSpec Spec,
+        bool MtlsEnabled,
+        ImmutableArray<(string Address, int Port)> Egresses,
+        string Zone)
+    {
+        public static OutboundInputs Of(MeshView mesh, string zone) => new(mesh.Services, mesh.Spec, mesh.MtlsEnabled, mesh.Egresses, zone);
+    }
 
     /// <summary>What every proxy of one mesh and kind gets, with a version per type computed once.</summary>
     private sealed record Shared(ImmutableDictionary<string, ImmutableDictionary<string, XdsResource>> Resources, ImmutableDictionary<string, string> Versions)
@@ -94,21 +108,44 @@ public sealed class ConfigGenerator
         return new ProxySnapshot(version, resources.ToImmutable(), versions.ToImmutable());
     }
 
+    /// <summary>
+    /// The hash of <c>prefix;name=version;name=version...</c> (names in ordinal order), fed to the hash piece by piece
+    /// rather than built as one string: every proxy computes it for its own resources on every regeneration.
+    /// </summary>
     private static string TypeVersion(IEnumerable<XdsResource> resources, string prefix = "")
     {
-        var text = new StringBuilder(prefix);
-        foreach (var r in resources.OrderBy(r => r.Name, StringComparer.Ordinal))
+        var sorted = resources.ToArray();
+        Array.Sort(sorted, static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+        var hash = new System.IO.Hashing.XxHash64();
+        Span<byte> buffer = stackalloc byte[256];
+        Append(hash, prefix, buffer);
+        foreach (var r in sorted)
         {
-            text.Append(';').Append(r.Name).Append('=').Append(r.Version);
+            hash.Append(";"u8);
+            Append(hash, r.Name, buffer);
+            hash.Append("="u8);
+            Append(hash, r.Version, buffer);
         }
-        return XdsBuild.Hash(Encoding.UTF8.GetBytes(text.ToString()));
+        return Convert.ToHexStringLower(hash.GetCurrentHash());
+    }
+
+    private static void Append(System.IO.Hashing.XxHash64 hash, string text, Span<byte> buffer)
+    {
+        if (Encoding.UTF8.GetMaxByteCount(text.Length) <= buffer.Length)
+        {
+            hash.Append(buffer[..Encoding.UTF8.GetBytes(text, buffer)]);
+        }
+        else
+        {
+            hash.Append(Encoding.UTF8.GetBytes(text));
+        }
     }
 
     private Shared Outbound(MeshView mesh, ProxyKind kind, string zone)
     {
         lock (_lock)
         {
-            if (_outbound.TryGetValue((mesh.Name, kind), out var cached) && cached.Version == mesh.Version)
+            if (_outbound.TryGetValue((mesh.Name, kind), out var cached) && cached.Inputs == OutboundInputs.Of(mesh, zone))
             {
                 return cached.Resources;
             }
@@ -160,7 +197,7 @@ public sealed class ConfigGenerator
         var result = new Shared(byType, byType.ToImmutableDictionary(kv => kv.Key, kv => TypeVersion(kv.Value.Values)));
         lock (_lock)
         {
-            _outbound[(mesh.Name, kind)] = (mesh.Version, result);
+            _outbound[(mesh.Name, kind)] = (OutboundInputs.Of(mesh, zone), result);
         }
         return result;
     }
@@ -353,17 +390,65 @@ public sealed class ConfigGenerator
         }
     }
 
-    private static HttpFilter HttpRbacFilter(MeshView mesh, ProxyContext proxy, Resources.Types.DataplaneInbound inbound)
+    private static HttpFilter HttpRbacFilter(MeshView mesh, ProxyContext proxy, Resources.Types.DataplaneInbound inbound) =>
+        InboundRbac(mesh, proxy, inbound).HttpFilter;
+
+    /// <summary>The RBAC of one inbound, resolved and built once per mesh version and distinct inbound.</summary>
+    private sealed record RbacRules(Envoy.Config.Rbac.V3.RBAC Allow, Envoy.Config.Rbac.V3.RBAC? Shadow)
     {
+        /// <summary>The HTTP filter (it carries no per-proxy name), packed once and shared; nobody changes it.</summary>
+        public HttpFilter HttpFilter { get; } = BuildHttpFilter(Allow, Shadow);
+
+        private static HttpFilter BuildHttpFilter(Envoy.Config.Rbac.V3.RBAC allow, Envoy.Config.Rbac.V3.RBAC? shadow)
+        {
+            var rbac = new HttpRbac { Rules = allow };
+            if (shadow is not null)
+            {
+                rbac.ShadowRules = shadow;
+                rbac.ShadowRulesStatPrefix = "shadow_deny_";
+            }
+            return new HttpFilter { Name = XdsBuild.HttpRbacFilterName, TypedConfig = XdsBuild.Pack(rbac) };
+        }
+    }
+
+    // A MeshView is immutable and replaced when anything in the mesh changes (its permissions included), so its
+    // cache goes with it. The proxies of a service share their inbound's RBAC: after a policy change it is resolved
+    // and built once per service rather than once per proxy.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<MeshView, System.Collections.Concurrent.ConcurrentDictionary<string, RbacRules>> RbacByMesh = [];
+
+    private static RbacRules InboundRbac(MeshView mesh, ProxyContext proxy, Resources.Types.DataplaneInbound inbound)
+    {
+        var byInbound = RbacByMesh.GetValue(mesh, static _ => new(StringComparer.Ordinal));
+        var key = RbacKey(mesh, proxy.Name, inbound.Tags);
+        if (byInbound.TryGetValue(key, out var cached))
+        {
+            return cached;
+        }
         var rules = TrafficPermissions.Resolve(mesh.Permissions, proxy.Name, inbound.Tags);
         var (allow, shadow) = RbacBuilder.Build(mesh.Name, rules);
-        var rbac = new HttpRbac { Rules = allow };
-        if (shadow is not null)
+        return byInbound.GetOrAdd(key, new RbacRules(allow, shadow));
+    }
+
+    /// <summary>
+    /// What the resolved rules depend on besides the mesh: the inbound's tags, and the Dataplane's name only when a
+    /// policy targets that Dataplane by name (see <see cref="TrafficPermissions.TargetRank"/>).
+    /// </summary>
+    private static string RbacKey(MeshView mesh, string dataplane, IReadOnlyDictionary<string, string> tags)
+    {
+        var key = new StringBuilder();
+        foreach (var (name, value) in tags.OrderBy(t => t.Key, StringComparer.Ordinal))
         {
-            rbac.ShadowRules = shadow;
-            rbac.ShadowRulesStatPrefix = "shadow_deny_";
+            key.Append(name).Append('\0').Append(value).Append('\0');
         }
-        return new HttpFilter { Name = XdsBuild.HttpRbacFilterName, TypedConfig = XdsBuild.Pack(rbac) };
+        foreach (var permission in mesh.Permissions)
+        {
+            if (permission.GetSpec<Resources.Types.MeshTrafficPermissionSpec>().TargetRef is { Kind: Resources.Types.TargetRefKind.Dataplane } target && target.Name == dataplane)
+            {
+                key.Append('\u0001').Append(dataplane);
+                break;
+            }
+        }
+        return key.ToString();
     }
 
     private static void AddEnvoyInbound(MeshView mesh, ProxyContext proxy, Dictionary<string, Dictionary<string, XdsResource>> into)
@@ -429,8 +514,7 @@ public sealed class ConfigGenerator
             {
                 if (mesh.MtlsEnabled)
                 {
-                    var rules = TrafficPermissions.Resolve(mesh.Permissions, proxy.Name, inbound.Tags);
-                    var (allow, shadow) = RbacBuilder.Build(mesh.Name, rules);
+                    var (allow, shadow) = InboundRbac(mesh, proxy, inbound);
                     var rbac = new NetworkRbac { Rules = allow, StatPrefix = name };
                     if (shadow is not null)
                     {
@@ -593,17 +677,32 @@ public sealed class ConfigGenerator
                         PrivateKey = new DataSource { InlineBytes = Google.Protobuf.ByteString.CopyFromUtf8(c.KeyPem) },
                     },
                 }),
-                XdsBuild.Resource(ca, new Secret
-                {
-                    Name = ca,
-                    ValidationContext = new CertificateValidationContext { TrustedCa = new DataSource { InlineBytes = Google.Protobuf.ByteString.CopyFromUtf8(c.CaPem) } },
-                }),
+                CaSecret(ca, c.CaPem),
             ];
         });
         foreach (var secret in secrets)
         {
             into[XdsTypes.Secret][secret.Name] = secret;
         }
+    }
+
+    // Every certificate of a mesh carries the same CA: its Secret resource is built once per CA (certificates issued
+    // from one CA share its PEM string) instead of once per proxy.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<string, XdsResource> CaSecretByPem = [];
+
+    private static XdsResource CaSecret(string name, string caPem)
+    {
+        if (CaSecretByPem.TryGetValue(caPem, out var cached) && cached.Name == name)
+        {
+            return cached;
+        }
+        var secret = XdsBuild.Resource(name, new Secret
+        {
+            Name = name,
+            ValidationContext = new CertificateValidationContext { TrustedCa = new DataSource { InlineBytes = Google.Protobuf.ByteString.CopyFromUtf8(caPem) } },
+        });
+        CaSecretByPem.AddOrUpdate(caPem, secret);
+        return secret;
     }
 
 }

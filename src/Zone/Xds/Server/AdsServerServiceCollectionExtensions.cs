@@ -18,6 +18,7 @@ public static class AdsServerServiceCollectionExtensions
         services.AddGrpc();
         services.AddMetrics();
         services.TryAddSingleton<XdsServerMetrics>();
+        services.TryAddSingleton(sp => new AdsWriteBudget(time: sp.GetService<TimeProvider>()));
         // Stateless: one instance serves every stream.
         services.TryAddSingleton<AdsService>();
         return services;

@@ -10,9 +10,16 @@ namespace Federation.Zone.Xds.Server;
 /// nonces, ACK/NACK) over the per-proxy config that an <see cref="IXdsSnapshotSource"/> provides. Stateless itself:
 /// each stream gets its own session (see <see cref="SotwSession"/> and <see cref="DeltaSession"/> for the rules).
 /// </summary>
-public sealed class AdsService(IXdsSnapshotSource source, XdsServerMetrics metrics, ILogger<AdsService> logger, IHostApplicationLifetime? lifetime = null)
+public sealed class AdsService(
+    IXdsSnapshotSource source,
+    XdsServerMetrics metrics,
+    ILogger<AdsService> logger,
+    IHostApplicationLifetime? lifetime = null,
+    AdsWriteBudget? budget = null)
     : AggregatedDiscoveryService.AggregatedDiscoveryServiceBase
 {
+    private readonly AdsWriteBudget _budget = budget ?? new AdsWriteBudget();
+
     private const string Sotw = "sotw";
     private const string Delta = "delta";
 
@@ -21,14 +28,14 @@ public sealed class AdsService(IXdsSnapshotSource source, XdsServerMetrics metri
         IServerStreamWriter<DiscoveryResponse> responseStream,
         ServerCallContext context) =>
         ServeAsync(requestStream, responseStream, context, Sotw, static r => r.Node,
-            watch => new SotwSession(watch, metrics, logger));
+            watch => new SotwSession(watch, metrics, _budget, logger));
 
     public override Task DeltaAggregatedResources(
         IAsyncStreamReader<DeltaDiscoveryRequest> requestStream,
         IServerStreamWriter<DeltaDiscoveryResponse> responseStream,
         ServerCallContext context) =>
         ServeAsync(requestStream, responseStream, context, Delta, static r => r.Node,
-            watch => new DeltaSession(watch, metrics, logger));
+            watch => new DeltaSession(watch, metrics, _budget, logger));
 
     private async Task ServeAsync<TRequest, TResponse>(
         IAsyncStreamReader<TRequest> requests,

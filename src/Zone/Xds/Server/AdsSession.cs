@@ -10,7 +10,8 @@ namespace Federation.Zone.Xds.Server;
 /// proxy's snapshot changed, the pump (the only owner of the protocol state and the only caller of the watch
 /// hooks) and a writer (gRPC allows one pending write). The pump never waits on the writer: it hands over at most
 /// one waiting response per type and computes the next one from the latest snapshot once the writer took it, so
-/// a stream holds a bounded amount of memory however slow the proxy is and however often its config changes.
+/// a stream holds a bounded amount of memory however slow the proxy is and however often its config changes. The
+/// writer serializes a response only within the server-wide <see cref="AdsWriteBudget"/>.
 /// </summary>
 internal abstract class AdsSession<TRequest, TResponse>
     where TRequest : class, IMessage
@@ -28,10 +29,13 @@ internal abstract class AdsSession<TRequest, TResponse>
 
     private long _nonce;
 
-    protected AdsSession(IProxyWatch watch, XdsServerMetrics metrics)
+    private readonly AdsWriteBudget _budget;
+
+    protected AdsSession(IProxyWatch watch, XdsServerMetrics metrics, AdsWriteBudget budget)
     {
         Watch = watch;
         Metrics = metrics;
+        _budget = budget;
     }
 
     protected IProxyWatch Watch { get; }
@@ -209,6 +213,8 @@ internal abstract class AdsSession<TRequest, TResponse>
                 // Told before writing, so the pump may prepare the next response of the type while this one is on
                 // its way: per type at most one response is being written and one waits.
                 await PostAsync(new SessionEvent(EventKind.Taken, null, item.TypeUrl), ct);
+                // The write completes once the bytes left the stream's buffers (flow control permitting).
+                using var lease = await _budget.AcquireAsync(item.Response.CalculateSize(), ct);
                 await responses.WriteAsync(item.Response, ct);
             }
         }

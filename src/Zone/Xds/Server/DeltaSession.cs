@@ -18,8 +18,8 @@ namespace Federation.Zone.Xds.Server;
 /// unsubscribed in one request, error_detail without a response_nonce.</item>
 /// </list>
 /// </summary>
-internal sealed class DeltaSession(IProxyWatch watch, XdsServerMetrics metrics, ILogger logger)
-    : AdsSession<DeltaDiscoveryRequest, DeltaDiscoveryResponse>(watch, metrics)
+internal sealed class DeltaSession(IProxyWatch watch, XdsServerMetrics metrics, AdsWriteBudget budget, ILogger logger)
+    : AdsSession<DeltaDiscoveryRequest, DeltaDiscoveryResponse>(watch, metrics, budget)
 {
     private readonly Dictionary<string, TypeState> _types = new(StringComparer.Ordinal);
 

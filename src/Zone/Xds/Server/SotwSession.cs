@@ -18,13 +18,15 @@ namespace Federation.Zone.Xds.Server;
 /// answered at once whatever the nonce; a NACKed version is not resent, only a newer snapshot is.</item>
 /// </list>
 /// </summary>
-internal sealed class SotwSession(IProxyWatch watch, XdsServerMetrics metrics, ILogger logger)
-    : AdsSession<DiscoveryRequest, DiscoveryResponse>(watch, metrics)
+internal sealed class SotwSession(IProxyWatch watch, XdsServerMetrics metrics, AdsWriteBudget budget, ILogger logger)
+    : AdsSession<DiscoveryRequest, DiscoveryResponse>(watch, metrics, budget)
 {
-    private readonly Dictionary<string, TypeState> _types = new(StringComparer.Ordinal);
+    // Scratch for one evaluation, shared by the streams a thread serves (an evaluation never awaits): serving a
+    // snapshot allocates the response and little else, and a stream holds no list of its own.
+    [ThreadStatic]
+    private static List<XdsResource>? _desired;
 
-    // Reused by every evaluation (the pump is single-threaded): serving a snapshot allocates the response and little else.
-    private readonly List<XdsResource> _desired = [];
+    private readonly Dictionary<string, TypeState> _types = new(StringComparer.Ordinal);
 
     protected override void OnRequest(DiscoveryRequest request)
     {
@@ -108,13 +110,10 @@ internal sealed class SotwSession(IProxyWatch watch, XdsServerMetrics metrics, I
         state.Wildcard = wildcard;
         state.Names = explicitNames;
         state.SubscriptionChanged = true;
-        if (!wildcard && state.Sent is { } sent)
+        if (!wildcard && state.SentFrom is not null)
         {
             // The client dropped what it unsubscribed from: forget it, so re-subscribing sends it again.
-            foreach (var name in sent.Keys.Where(n => !explicitNames.Contains(n)).ToList())
-            {
-                sent.Remove(name);
-            }
+            state.SentOnly = state.SentOnly is null ? explicitNames : [.. state.SentOnly.Where(explicitNames.Contains)];
         }
     }
 
@@ -125,32 +124,37 @@ internal sealed class SotwSession(IProxyWatch watch, XdsServerMetrics metrics, I
             return;
         }
         var typeVersion = snapshot.VersionOf(typeUrl);
-        if (!state.SubscriptionChanged && state.Sent is not null && typeVersion == state.SentTypeVersion)
+        var existing = snapshot.Of(typeUrl);
+        if (!state.SubscriptionChanged && state.SentFrom is not null && typeVersion == state.SentTypeVersion)
         {
+            // Same content (the type version hashes every name and version): hold on to the current dictionary
+            // rather than an older snapshot's.
+            state.SentFrom = existing;
             return;
         }
         state.SubscriptionChanged = false;
         if (!state.Wildcard && state.Names.Count == 0)
         {
             // Subscribed to nothing: nothing to send, nothing to wait for.
-            state.Sent ??= new Dictionary<string, string>(StringComparer.Ordinal);
+            Remember(state, existing);
             state.SentTypeVersion = typeVersion;
             state.AwaitingAnswer = false;
             return;
         }
-        var desired = Desired(state, snapshot.Of(typeUrl), _desired);
-        if (state.Sent is null && state.ClientVersion is { } held && held == typeVersion && typeVersion.Length > 0)
+        var desired = Desired(state, existing, _desired ??= []);
+        if (state.SentFrom is null && state.ClientVersion is { } held && held == typeVersion && typeVersion.Length > 0)
         {
             // A reconnecting client already holds this version.
-            state.Sent = Remember(state.Sent, desired);
+            Remember(state, existing);
             state.SentTypeVersion = typeVersion;
             state.ClientVersion = null;
             return;
         }
         state.ClientVersion = null;
-        if (state.Sent is { } sent && SameAs(sent, desired))
+        if (state.SentFrom is not null && SameAs(state, desired))
         {
             // The client holds exactly this (e.g. a name was unsubscribed, or only unsubscribed resources changed).
+            Remember(state, existing);
             state.SentTypeVersion = typeVersion;
             return;
         }
@@ -160,7 +164,7 @@ internal sealed class SotwSession(IProxyWatch watch, XdsServerMetrics metrics, I
         {
             response.Resources.Add(resource.Resource);
         }
-        state.Sent = Remember(state.Sent, desired);
+        Remember(state, existing);
         state.SentTypeVersion = typeVersion;
         state.Nonce = response.Nonce;
         state.NonceVersion = typeVersion;
@@ -187,15 +191,23 @@ internal sealed class SotwSession(IProxyWatch watch, XdsServerMetrics metrics, I
         return into;
     }
 
-    private static bool SameAs(Dictionary<string, string> sent, List<XdsResource> desired)
+    /// <summary>Whether the client holds exactly <paramref name="desired"/>: same names, same versions.</summary>
+    private static bool SameAs(TypeState state, List<XdsResource> desired)
     {
-        if (sent.Count != desired.Count)
+        var from = state.SentFrom!;
+        var only = state.SentOnly;
+        var held = only is null ? from.Count : only.Count(from.ContainsKey);
+        if (held != desired.Count)
         {
             return false;
         }
         foreach (var resource in desired)
         {
-            if (!sent.TryGetValue(resource.Name, out var version) || version != resource.Version)
+            if (only is not null && !only.Contains(resource.Name))
+            {
+                return false;
+            }
+            if (!from.TryGetValue(resource.Name, out var sent) || sent.Version != resource.Version)
             {
                 return false;
             }
@@ -203,21 +215,14 @@ internal sealed class SotwSession(IProxyWatch watch, XdsServerMetrics metrics, I
         return true;
     }
 
-    private static Dictionary<string, string> Remember(Dictionary<string, string>? sent, List<XdsResource> resources)
+    /// <summary>
+    /// Records what was just sent (what <see cref="Desired"/> chose from <paramref name="existing"/>) by reference:
+    /// the snapshot's dictionary, which every proxy with that config shares, filtered by the subscribed names.
+    /// </summary>
+    private static void Remember(TypeState state, ImmutableDictionary<string, XdsResource> existing)
     {
-        if (sent is null)
-        {
-            sent = new Dictionary<string, string>(resources.Count, StringComparer.Ordinal);
-        }
-        else
-        {
-            sent.Clear();
-        }
-        foreach (var resource in resources)
-        {
-            sent[resource.Name] = resource.Version;
-        }
-        return sent;
+        state.SentFrom = existing;
+        state.SentOnly = state.Wildcard ? null : state.Names;
     }
 
     /// <summary>The protocol state of one type on one stream.</summary>
@@ -229,10 +234,16 @@ internal sealed class SotwSession(IProxyWatch watch, XdsServerMetrics metrics, I
         /// <summary>The subscription changed since the last evaluation: answer even while awaiting an ACK.</summary>
         public bool SubscriptionChanged;
 
-        /// <summary>Name → resource version of what the client holds from this stream; null before the first response.</summary>
-        public Dictionary<string, string>? Sent;
+        /// <summary>
+        /// What the client holds from this stream: the resources of this dictionary (null before the first response)
+        /// whose names are in <see cref="SentOnly"/> (null: all of them). <see cref="Names"/> is replaced, never
+        /// changed, when the subscription changes, so it can be referenced here.
+        /// </summary>
+        public ImmutableDictionary<string, XdsResource>? SentFrom;
 
-        /// <summary>The snapshot's type version when <see cref="Sent"/> was last compared with it.</summary>
+        public HashSet<string>? SentOnly;
+
+        /// <summary>The snapshot's type version when <see cref="SentFrom"/> was last compared with it.</summary>
         public string SentTypeVersion = "";
 
         /// <summary>The version_info of a reconnecting client's first request of the type.</summary>

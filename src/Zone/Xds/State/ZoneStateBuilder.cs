@@ -89,6 +89,7 @@ public sealed partial class ZoneStateBuilder : BackgroundService
                 _lastPublish = _time.GetUtcNow();
                 var touched = new HashSet<string>(StringComparer.Ordinal);
                 var causes = new List<ActivityContext>();
+                var notOnlyPermissions = new HashSet<string>(StringComparer.Ordinal);
                 var reset = false;
                 while (reader.TryRead(out var item))
                 {
@@ -109,9 +110,14 @@ public sealed partial class ZoneStateBuilder : BackgroundService
                     {
                         byKey[change.Key] = change.Resource!;
                     }
-                    touched.UnionWith(change.Key.Type == ResourceTypes.VirtualIps.Name
+                    var meshes = change.Key.Type == ResourceTypes.VirtualIps.Name
                         ? MeshesWithOtherVips(before, change.Kind == ChangeKind.Deleted ? null : change.Resource)
-                        : MeshesOf(change.Resource!));
+                        : MeshesOf(change.Resource!);
+                    touched.UnionWith(meshes);
+                    if (change.Key.Type != ResourceTypes.MeshTrafficPermission.Name)
+                    {
+                        notOnlyPermissions.UnionWith(meshes);
+                    }
                 }
                 // The writes behind this round, when traced, get its generation and push in their trace.
                 using var activity = Hosting.TraceContext.StartCausedBy("xds.push", causes);
@@ -123,7 +129,7 @@ public sealed partial class ZoneStateBuilder : BackgroundService
                 }
                 else if (touched.Count > 0)
                 {
-                    Publish(touched);
+                    Publish(touched, touched.Except(notOnlyPermissions).ToHashSet(StringComparer.Ordinal));
                 }
             }
         }
@@ -177,7 +183,9 @@ public sealed partial class ZoneStateBuilder : BackgroundService
         Publish(null);
     }
 
-    private void Publish(HashSet<string>? touched)
+    /// <param name="touched">The meshes to rebuild; null: all.</param>
+    /// <param name="permissionsOnly">Those of them where only MeshTrafficPermissions changed.</param>
+    private void Publish(HashSet<string>? touched, IReadOnlySet<string>? permissionsOnly = null)
     {
         var previous = Current;
         var version = ++_version;
@@ -191,7 +199,14 @@ public sealed partial class ZoneStateBuilder : BackgroundService
         var changed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in meshNames)
         {
-            if (rebuildAll || touched!.Contains(name) || !meshes.ContainsKey(name))
+            if (!rebuildAll && permissionsOnly?.Contains(name) == true && meshes.TryGetValue(name, out var unchanged))
+            {
+                // A policy change, the most common one: everything else of the mesh (its services over every
+                // Dataplane, its CA) is kept as it was, so what depends only on that stays the same objects.
+                meshes = meshes.SetItem(name, unchanged with { Version = version, Permissions = Permissions(name) });
+                changed.Add(name);
+            }
+            else if (rebuildAll || touched!.Contains(name) || !meshes.ContainsKey(name))
             {
                 meshes = meshes.SetItem(name, BuildMesh(name, version));
                 changed.Add(name);
@@ -302,7 +317,7 @@ public sealed partial class ZoneStateBuilder : BackgroundService
             // Cross-zone traffic needs mTLS (the ingress routes by SNI and never terminates TLS).
             spec.MtlsEnabled ? [.. (remote.GetValueOrDefault(s) ?? []).OrderBy(r => r.Zone, StringComparer.Ordinal)] : []), StringComparer.Ordinal);
 
-        var permissions = _mirror[ResourceTypes.MeshTrafficPermission.Name].Values.Where(p => p.Mesh == name).OrderBy(p => p.Name, StringComparer.Ordinal).ToImmutableArray();
+        var permissions = Permissions(name);
         var egresses = spec.Routing?.ZoneEgress == true
             ? _mirror[ResourceTypes.ZoneEgress.Name].Values.Where(IsLocal)
                 .Select(e => e.GetSpec<ZoneEgressSpec>().Networking).Select(n => (n.Address, n.Port)).Distinct().Order().ToImmutableArray()
@@ -313,6 +328,9 @@ public sealed partial class ZoneStateBuilder : BackgroundService
             .ToImmutableSortedDictionary(kv => kv.Key[..^suffix.Length], kv => kv.Value, StringComparer.Ordinal);
         return new MeshView(name, version, spec, ca, backend?.Name, services, permissions, dataplanes) { Egresses = egresses, Vips = vips };
     }
+
+    private ImmutableArray<Resource> Permissions(string mesh) =>
+        [.. _mirror[ResourceTypes.MeshTrafficPermission.Name].Values.Where(p => p.Mesh == mesh).OrderBy(p => p.Name, StringComparer.Ordinal)];
 
     [LoggerMessage(EventId = 60, EventName = "ZoneStateFailed", Level = LogLevel.Critical, Message = "The zone state builder stopped")]
     private static partial void LogFailed(ILogger logger, Exception exception);

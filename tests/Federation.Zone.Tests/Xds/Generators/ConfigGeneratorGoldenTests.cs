@@ -50,6 +50,50 @@ public sealed class ConfigGeneratorGoldenTests
     }
 
     [Fact]
+    public void Generate_PolicyTargetsOneDataplaneByName_RbacSharedOnlyBetweenInboundsWithTheSameInputs()
+    {
+        var resources = Scenario.ParseAll("""
+            type: Dataplane
+            mesh: default
+            name: backend-1
+            networking: {address: 127.0.0.1, inbound: [{port: 18080, servicePort: 8080, tags: {kuma.io/service: backend, kuma.io/protocol: http}}]}
+            ---
+            type: Dataplane
+            mesh: default
+            name: backend-2
+            networking: {address: 127.0.0.2, inbound: [{port: 18080, servicePort: 8080, tags: {kuma.io/service: backend, kuma.io/protocol: http}}]}
+            ---
+            type: Dataplane
+            mesh: default
+            name: backend-3
+            networking: {address: 127.0.0.3, inbound: [{port: 18080, servicePort: 8080, tags: {kuma.io/service: backend, kuma.io/protocol: tcp}}]}
+            ---
+            type: MeshTrafficPermission
+            mesh: default
+            name: allow-web
+            spec: {targetRef: {kind: MeshService, name: backend}, from: [{targetRef: {kind: MeshService, name: web}, default: {action: Allow}}]}
+            ---
+            type: MeshTrafficPermission
+            mesh: default
+            name: deny-web-on-2
+            spec: {targetRef: {kind: Dataplane, name: backend-2}, from: [{targetRef: {kind: MeshService, name: web}, default: {action: Deny}}]}
+            """);
+        string[] order = ["backend-2", "backend-1", "backend-3"];
+
+        // One generator and one mesh version for all (what a policy change does), against each generated alone.
+        var shared = Scenario.Build("zone-1", MtlsMesh, resources);
+        var generator = new ConfigGenerator();
+        var together = order.ToDictionary(n => n, n => Golden.Render(generator.Generate(shared, new ProxyContext("zone-1", shared.Mesh("default")!.Dataplanes[n], ProxyKind.Envoy, Scenario.FakeCertificate), 1)));
+        foreach (var name in order)
+        {
+            Assert.Equal(Generate(Scenario.Build("zone-1", MtlsMesh, resources), name, ProxyKind.Envoy), together[name]);
+        }
+        // backend-2's policy overrides the service-wide Allow for web: no ALLOW policy is left on its inbound.
+        Assert.Contains("allow-web", together["backend-1"], StringComparison.Ordinal);
+        Assert.DoesNotContain("allow-web", together["backend-2"], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Generate_EnvoySidecarBackend_MatchesGolden() =>
         Golden.AssertMatches("envoy-backend-1.txt", Generate(State(), "backend-1", ProxyKind.Envoy));
 

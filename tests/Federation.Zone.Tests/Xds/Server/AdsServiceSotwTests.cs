@@ -226,6 +226,39 @@ public sealed class AdsServiceSotwTests : IDisposable
     }
 
     [Fact]
+    public async Task StreamAggregatedResources_UnsubscribeThenResubscribe_SendsTheNameAgain()
+    {
+        _ads.Source.Proxy("default.web").Publish(b => b.Endpoints("a").Endpoints("b"));
+        await using var s = await _ads.SotwAsync(Sotw.Request(XdsTypes.ClusterLoadAssignment, "a", "b"));
+        var first = await s.NextAsync(XdsTypes.ClusterLoadAssignment, "EDS");
+        await s.SendAsync(Sotw.Ack(first, "a", "b"));
+
+        // The client holds exactly what it still wants: nothing to send.
+        await s.SendAsync(Sotw.Request(XdsTypes.ClusterLoadAssignment, "a"));
+        Assert.Empty(await s.ProbeAsync());
+
+        // It dropped b when it unsubscribed, unchanged as b is.
+        await s.SendAsync(Sotw.Request(XdsTypes.ClusterLoadAssignment, "a", "b"));
+        Assert.Equal(["a", "b"], Sotw.Names(await s.NextAsync(XdsTypes.ClusterLoadAssignment, "EDS after re-subscribing b")));
+    }
+
+    [Fact]
+    public async Task StreamAggregatedResources_SnapshotRebuiltWithSameContent_SendsNothing()
+    {
+        var proxy = _ads.Source.Proxy("default.web");
+        proxy.Publish(b => b.Listener("a").Cluster("c"));
+        await using var s = await _ads.SotwAsync(Sotw.Request(XdsTypes.Listener));
+        await s.SendAsync(Sotw.Ack(await s.NextAsync(XdsTypes.Listener, "LDS")));
+
+        // A new snapshot object (new dictionaries) with the same listeners, then a real change.
+        await s.PublishAsync(b => b.Listener("a").Cluster("c", "2"));
+        Assert.Empty(await s.ProbeAsync());
+        await s.PublishAsync(b => b.Listener("a", "2").Cluster("c", "2"));
+
+        Assert.Equal(["a"], Sotw.Names(await s.NextAsync(XdsTypes.Listener, "LDS after a changed")));
+    }
+
+    [Fact]
     public async Task StreamAggregatedResources_WildcardThenNames_OnlyNamesFollow()
     {
         _ads.Source.Proxy("default.web").Publish(b => b.Listener("a").Listener("b"));

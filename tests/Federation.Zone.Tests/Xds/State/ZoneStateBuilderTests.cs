@@ -93,16 +93,63 @@ public sealed class ZoneStateBuilderTests : IAsyncLifetime
         Assert.Empty(_builder.Current.Mesh("default")!.Services);
     }
 
+    private async Task PutAsync(string yaml)
+    {
+        var resource = Scenario.Parse(yaml);
+        await _store.PutAsync(resource, cancellationToken: TestContext.Current.CancellationToken);
+        _builder.Enqueue(new ResourceChange(0, ChangeKind.Created, resource.Key, resource));
+    }
+
+    [Fact]
+    public async Task Publish_OnlyPermissionsChanged_KeepsTheRestOfTheMeshAndTheSharedOutboundResources()
+    {
+        var before = _builder.Current;
+        var web = before.Mesh("default")!.Dataplanes["web-1"];
+        var generator = new ConfigGenerator();
+        var first = generator.Generate(before, new ProxyContext("zone-1", web, ProxyKind.Proxyless, null), 1);
+
+        await PutAsync("""
+            type: MeshTrafficPermission
+            mesh: default
+            name: allow-web
+            spec: {targetRef: {kind: MeshService, name: backend}, from: [{targetRef: {kind: MeshService, name: web}, default: {action: Allow}}]}
+            """);
+
+        await _changed.WaitUntilAsync(() => _builder.Current.Version > before.Version, "the state with the policy");
+        var (old, now) = (before.Mesh("default")!, _builder.Current.Mesh("default")!);
+        Assert.Equal("allow-web", Assert.Single(now.Permissions).Name);
+        Assert.True(now.Version > old.Version);
+        Assert.Same(old.Services, now.Services);
+        Assert.Same(old.Dataplanes, now.Dataplanes);
+        var second = generator.Generate(_builder.Current, new ProxyContext("zone-1", web, ProxyKind.Proxyless, null), 2);
+        Assert.Same(first.Of(XdsTypes.Cluster), second.Of(XdsTypes.Cluster));
+        Assert.Equal(first.VersionOf(XdsTypes.Cluster), second.VersionOf(XdsTypes.Cluster));
+    }
+
+    [Fact]
+    public async Task Publish_DataplaneChanged_RebuildsTheMesh()
+    {
+        var before = _builder.Current;
+
+        await PutAsync("""
+            type: Dataplane
+            mesh: default
+            name: web-2
+            networking: {address: 127.0.0.3, inbound: [{port: 18081, tags: {kuma.io/service: web}}]}
+            """);
+
+        await _changed.WaitUntilAsync(() => _builder.Current.Version > before.Version, "the state with web-2");
+        Assert.Equal(2, _builder.Current.Mesh("default")!.Services["web"].Local.Length);
+    }
+
     [Fact]
     public async Task Publish_VipTableChanged_MeshViewHoldsItsServicesVips()
     {
-        var table = Scenario.Parse("""
+        await PutAsync("""
             type: VirtualIps
             name: zone
             vips: {backend.default: 240.0.0.1, web.default: 240.0.0.2, gone.default: 240.0.0.3, backend.other: 240.0.0.4}
             """);
-        await _store.PutAsync(table, cancellationToken: TestContext.Current.CancellationToken);
-        _builder.Enqueue(new ResourceChange(0, ChangeKind.Created, table.Key, table));
 
         await _changed.WaitUntilAsync(() => _builder.Current.Mesh("default")!.Vips.Count > 0, "the mesh to take the VIP table");
         // Only this mesh's services that exist here; another mesh's entry and a service nobody runs are left out.

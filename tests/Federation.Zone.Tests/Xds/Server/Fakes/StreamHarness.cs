@@ -121,10 +121,10 @@ internal sealed class AdsServiceUnderTest : IDisposable
 {
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
 
-    public AdsServiceUnderTest()
+    public AdsServiceUnderTest(AdsWriteBudget? budget = null)
     {
         Metrics = new XdsServerMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-        Service = new AdsService(Source, Metrics, NullLogger<AdsService>.Instance, Lifetime);
+        Service = new AdsService(Source, Metrics, NullLogger<AdsService>.Instance, Lifetime, budget);
     }
 
     /// <summary>The host's lifetime: <see cref="FakeLifetime.StopApplication"/> is the zone shutting down.</summary>
