@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text;
 using Envoy.Service.Discovery.V3;
 using Federation.Benchmarks.Kds;
+using Federation.Benchmarks.Processes;
 using Federation.Kds.Xds;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -31,7 +31,7 @@ internal static class XdsScaleHarness
 
     public static async Task<int> RunAsync(int proxies, int services, int rounds, int channels)
     {
-        var root = FindRepositoryRoot();
+        var root = ReleaseProcess.RepositoryRoot;
         var bin = Path.Combine(root, "artifacts", "bin");
         var work = Directory.CreateTempSubdirectory("fed-xds-scale-").FullName;
         var processes = new List<Process>();
@@ -39,22 +39,22 @@ internal static class XdsScaleHarness
         {
             var apiPort = Cluster.FreePort();
             var kdsPort = Cluster.FreePort();
-            processes.Add(Start(Path.Combine(bin, "Federation.Global", "release", "federation-global"),
+            processes.Add(ReleaseProcess.Start(Path.Combine(bin, "Federation.Global", "release", "federation-global"),
                 $"--store memory --data-dir {Path.Combine(work, "global")} --api-port {apiPort} --kds-port {kdsPort}"));
-            using var global = await ApiAsync($"http://127.0.0.1:{apiPort}/", Path.Combine(work, "global", "admin-token"));
-            await PutAsync(global, "meshes/default", """{"type":"Mesh","name":"default","mtls":{"enabledBackend":"ca-1","backends":[{"name":"ca-1","type":"builtin"}]}}""");
+            using var global = await ReleaseProcess.ApiAsync($"http://127.0.0.1:{apiPort}/", Path.Combine(work, "global", "admin-token"));
+            await ReleaseProcess.PutAsync(global, "meshes/default", """{"type":"Mesh","name":"default","mtls":{"enabledBackend":"ca-1","backends":[{"name":"ca-1","type":"builtin"}]}}""");
             using var tokenResponse = await global.PostAsync("tokens/zone", new StringContent("""{"zone":"zone-1","validFor":"24h"}""", Encoding.UTF8, "application/json"));
             var tokenFile = Path.Combine(work, "zone.token");
             await File.WriteAllTextAsync(tokenFile, await tokenResponse.Content.ReadAsStringAsync());
 
             var zoneApi = Cluster.FreePort();
             var xdsPort = Cluster.FreePort();
-            var zone = Start(Path.Combine(bin, "Federation.Zone", "release", "federation-zone"),
+            var zone = ReleaseProcess.Start(Path.Combine(bin, "Federation.Zone", "release", "federation-zone"),
                 $"--zone zone-1 --store memory --data-dir {Path.Combine(work, "zone")} --api-port {zoneApi} --xds-port {xdsPort} --dns-port {Cluster.FreePort()} " +
                 $"--global-address https://127.0.0.1:{kdsPort} --zone-token-file {tokenFile} --kds-ca-file {Path.Combine(work, "global", "kds-ca.pem")} --dp-auth none");
             processes.Add(zone);
-            using var zoneClient = await ApiAsync($"http://127.0.0.1:{zoneApi}/", Path.Combine(work, "zone", "admin-token"));
-            await WaitAsync("the mesh CA to reach the zone", async () =>
+            using var zoneClient = await ReleaseProcess.ApiAsync($"http://127.0.0.1:{zoneApi}/", Path.Combine(work, "zone", "admin-token"));
+            await ReleaseProcess.WaitAsync("the mesh CA to reach the zone", async () =>
             {
                 using var response = await zoneClient.GetAsync("meshes/default/secrets");
                 return response.IsSuccessStatusCode && (await response.Content.ReadAsStringAsync()).Contains("ca-builtin-cert", StringComparison.Ordinal);
@@ -62,10 +62,10 @@ internal static class XdsScaleHarness
 
             Console.WriteLine($"registering {proxies} Dataplanes ({services} services) in the zone...");
             await Parallel.ForAsync(0, proxies, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
-                await PutAsync(zoneClient, $"meshes/default/dataplanes/dp-{i}",
+                await ReleaseProcess.PutAsync(zoneClient, $"meshes/default/dataplanes/dp-{i}",
                     $$$"""{"type":"Dataplane","mesh":"default","name":"dp-{{{i}}}","networking":{"address":"10.{{{i / 65536 % 256}}}.{{{i / 256 % 256}}}.{{{i % 256}}}","inbound":[{"port":8080,"servicePort":18080,"tags":{"kuma.io/service":"svc-{{{i % services}}}","kuma.io/protocol":"http"}}]}}"""));
             await Task.Delay(TimeSpan.FromSeconds(2));
-            var baseline = RssBytes(zone);
+            var baseline = ReleaseProcess.RssBytes(zone);
 
             Console.WriteLine($"connecting {proxies} simulated Envoy proxies over {channels} HTTP/2 connections...");
             var grpcChannels = Enumerable.Range(0, channels).Select(_ => XdsClient.CreateChannel(new Uri($"http://127.0.0.1:{xdsPort}"))).ToList();
@@ -81,11 +81,11 @@ internal static class XdsScaleHarness
                 }
                 clients[i].Start();
             }
-            await WaitAsync($"all {proxies} proxies configured", () => Task.FromResult(clients.All(c => c.Current.Of(Listener).Resources.Count > 0)), TimeSpan.FromMinutes(5));
+            await ReleaseProcess.WaitAsync($"all {proxies} proxies configured", () => Task.FromResult(clients.All(c => c.Current.Of(Listener).Resources.Count > 0)), TimeSpan.FromMinutes(5));
             var connectSeconds = Stopwatch.GetElapsedTime(connectStarted).TotalSeconds;
             await Task.Delay(TimeSpan.FromSeconds(3));
             GC.Collect();
-            var connected = RssBytes(zone);
+            var connected = ReleaseProcess.RssBytes(zone);
             var listenerBytes = clients[0].Current.Of(Listener).Resources.Values.Sum(r => r.Resource.CalculateSize());
             if (Environment.GetEnvironmentVariable("FED_BENCH_PAUSE_SECONDS") is { } pause)
             {
@@ -118,9 +118,9 @@ internal static class XdsScaleHarness
                 }
                 var action = round % 2 == 0 ? "Allow" : "Deny";
                 var started = Stopwatch.GetTimestamp();
-                await PutAsync(global, "meshes/default/meshtrafficpermissions/bench",
+                await ReleaseProcess.PutAsync(global, "meshes/default/meshtrafficpermissions/bench",
                     $$$"""{"type":"MeshTrafficPermission","mesh":"default","name":"bench","spec":{"targetRef":{"kind":"Mesh"},"from":[{"targetRef":{"kind":"MeshService","name":"svc-0"},"default":{"action":"{{{action}}}"}}]}}""");
-                await WaitAsync($"round {round}: all proxies ACK the new listeners", () => Task.FromResult(arrived.Count == proxies), TimeSpan.FromMinutes(2));
+                await ReleaseProcess.WaitAsync($"round {round}: all proxies ACK the new listeners", () => Task.FromResult(arrived.Count == proxies), TimeSpan.FromMinutes(2));
                 for (var i = 0; i < proxies; i++)
                 {
                     clients[i].Updated -= handlers[i];
@@ -217,7 +217,7 @@ internal static class XdsScaleHarness
                 }
             }));
         }
-        await WaitAsync($"{streams} floor streams open", () => Task.FromResult(floor.Streams == streams));
+        await ReleaseProcess.WaitAsync($"{streams} floor streams open", () => Task.FromResult(floor.Streams == streams));
         var perStream = new List<double>();
         var all = new List<double>();
         for (var round = 0; round < rounds; round++)
@@ -286,61 +286,6 @@ internal static class XdsScaleHarness
         }
     }
 
-    private static Process Start(string executable, string arguments)
-    {
-        if (!File.Exists(executable))
-        {
-            throw new FileNotFoundException($"{executable} is missing; build first: dotnet build Federation.sln -c Release");
-        }
-        var info = new ProcessStartInfo(executable, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.Environment["Logging__LogLevel__Default"] = "Warning";
-        var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static async Task<HttpClient> ApiAsync(string address, string tokenFile)
-    {
-        var client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(60) };
-        await WaitAsync($"{address} to answer", async () =>
-        {
-            try
-            {
-                return (await client.GetAsync("")).IsSuccessStatusCode && File.Exists(tokenFile);
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-        });
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(tokenFile)).Trim());
-        return client;
-    }
-
-    private static async Task PutAsync(HttpClient client, string path, string json)
-    {
-        using var response = await client.PutAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"PUT {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        }
-    }
-
-    private static long RssBytes(Process process)
-    {
-        foreach (var line in File.ReadLines($"/proc/{process.Id}/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-            }
-        }
-        return 0;
-    }
-
     /// <summary>User plus system CPU time of a process so far (Linux /proc, clock ticks of 10 ms).</summary>
     private static double CpuSeconds(Process process)
     {
@@ -366,30 +311,5 @@ internal static class XdsScaleHarness
         var sorted = values.Order().ToList();
         double P(double q) => sorted[Math.Min(sorted.Count - 1, Math.Max(0, (int)Math.Ceiling(q * sorted.Count) - 1))];
         return string.Create(CultureInfo.InvariantCulture, $"p50 {P(0.5):0.0} ms, p99 {P(0.99):0.0} ms, max {sorted[^1]:0.0} ms (n={sorted.Count})");
-    }
-
-    private static async Task WaitAsync(string what, Func<Task<bool>> condition, TimeSpan? timeout = null)
-    {
-        var deadline = Stopwatch.GetTimestamp() + (long)((timeout ?? TimeSpan.FromSeconds(60)).TotalSeconds * Stopwatch.Frequency);
-        while (!await condition())
-        {
-            if (Stopwatch.GetTimestamp() > deadline)
-            {
-                throw new TimeoutException($"timed out waiting for {what}");
-            }
-            await Task.Delay(20);
-        }
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Federation.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new DirectoryNotFoundException("cannot find Federation.sln above the benchmark's directory");
     }
 }
