@@ -26,7 +26,7 @@ public sealed class KdsSyncApplier(IResourceStore store, ISyncScope scope) : IKd
     public async Task<IReadOnlyList<string>> ApplyAsync(ResourceTypeDescriptor type, bool fullState, IReadOnlyList<DeltaResource> resources, IReadOnlyList<string> removed, CancellationToken cancellationToken)
     {
         // The writes that produced these versions, when the sender traced them: this commit continues their trace.
-        using var activity = Hosting.TraceContext.StartCausedBy("kds.apply", [.. resources.Select(KdsConversion.TraceOf)]);
+        using var activity = Hosting.TraceContext.StartCausedBy("kds.apply", resources.Select(KdsConversion.TraceOf));
         activity?.SetTag("federation.kds.type", type.Name);
         activity?.SetTag("federation.kds.resources", resources.Count);
         activity?.SetTag("federation.kds.removed", removed.Count);

@@ -30,8 +30,9 @@ public sealed partial class ChangeFeedPublisher(IResourceStore store, IPublisher
             await foreach (var change in reader.ReadAllAsync(stoppingToken))
             {
                 // A change committed by this process continues the writer's trace: handlers (KDS, xDS) start from here.
-                var cause = (store as InstrumentedStore)?.TakeTrace(change.Revision) ?? default;
-                using var activity = Hosting.TraceContext.StartCausedBy("store.change", [cause]);
+                using var activity = store is InstrumentedStore instrumented && Hosting.Telemetry.Source.HasListeners()
+                    ? Hosting.TraceContext.StartCausedBy("store.change", [instrumented.TakeTrace(change.Revision)])
+                    : null;
                 activity?.SetTag("federation.change", change.Kind.ToString());
                 activity?.SetTag("federation.resource", change.Key.ToString());
                 try

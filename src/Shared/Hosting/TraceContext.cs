@@ -22,11 +22,15 @@ public static class TraceContext
 
     /// <summary>
     /// Starts an activity for work caused by <paramref name="causes"/>: a child of the first, linked to the others
-    /// (a batch can carry several writes). Null when nothing listens, or when there is no cause and
-    /// <paramref name="rootWhenUncaused"/> is false.
+    /// (a batch can carry several writes). Null, without looking at <paramref name="causes"/>, when nothing listens;
+    /// null too when there is no cause and <paramref name="rootWhenUncaused"/> is false.
     /// </summary>
-    public static Activity? StartCausedBy(string name, IReadOnlyList<ActivityContext> causes, bool rootWhenUncaused = false)
+    public static Activity? StartCausedBy(string name, IEnumerable<ActivityContext> causes, bool rootWhenUncaused = false)
     {
+        if (!Telemetry.Source.HasListeners())
+        {
+            return null;
+        }
         var traced = causes.Where(c => c != default).Distinct().ToList();
         if (traced.Count == 0)
         {
