@@ -1,12 +1,12 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Web;
+using Federation.Api;
 using Federation.Serialization;
 
 namespace Federation.Cli.Client;
@@ -257,7 +257,7 @@ internal sealed class ControlPlaneClient : IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new ControlPlaneException($"cannot reach the control plane at {Target.Display}: {Reason(e)} ({ReachabilityHint})", null, e);
+            throw new ControlPlaneException($"cannot reach the control plane at {Target.Display}: {HttpFailures.Describe(e)} ({ReachabilityHint})", null, e);
         }
         catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -266,28 +266,6 @@ internal sealed class ControlPlaneClient : IDisposable
                 null,
                 e);
         }
-    }
-
-    private static string Reason(HttpRequestException e)
-    {
-        if (e.InnerException is SocketException socket)
-        {
-            return socket.SocketErrorCode switch
-            {
-                SocketError.ConnectionRefused => "connection refused",
-                SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "unknown host",
-                SocketError.TimedOut => "connection timed out",
-                SocketError.HostUnreachable or SocketError.NetworkUnreachable => "host unreachable",
-                _ => Problems.OneLine(socket.Message),
-            };
-        }
-        return e.HttpRequestError switch
-        {
-            HttpRequestError.NameResolutionError => "unknown host",
-            HttpRequestError.SecureConnectionError => $"TLS handshake failed ({Problems.OneLine(e.InnerException?.Message ?? e.Message)})",
-            HttpRequestError.ResponseEnded => "the connection closed before an answer arrived",
-            _ => Problems.OneLine(e.InnerException?.Message ?? e.Message),
-        };
     }
 
     private static JsonObject ParseObject(string body, Uri from)

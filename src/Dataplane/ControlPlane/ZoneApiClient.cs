@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Federation.Api;
 using Federation.Dataplane.Manifests;
 using Federation.Dataplane.ZoneProxy;
 using Federation.Serialization;
@@ -154,7 +154,8 @@ internal sealed class ZoneApiClient : IZoneApi, IZoneProxyApi, IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new ZoneApiException($"{action} {Address}: {Unreachable(e)}", null, transient: true, e);
+            var hint = HttpFailures.IsConnectionRefused(e) ? " (is the zone control plane running?)" : "";
+            throw new ZoneApiException($"{action} {Address}: {HttpFailures.Describe(e)}{hint}", null, transient: true, e);
         }
         catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -191,27 +192,6 @@ internal sealed class ZoneApiClient : IZoneApi, IZoneProxyApi, IDisposable
 
     private static string ReasonPhrase(HttpStatusCode status) =>
         Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase((int)status) is { Length: > 0 } phrase ? phrase : status.ToString();
-
-    private static string Unreachable(HttpRequestException e)
-    {
-        if (e.InnerException is SocketException socket)
-        {
-            return socket.SocketErrorCode switch
-            {
-                SocketError.ConnectionRefused => "connection refused (is the zone control plane running?)",
-                SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "unknown host",
-                SocketError.TimedOut => "connection timed out",
-                _ => OneLine(socket.Message),
-            };
-        }
-        return e.HttpRequestError switch
-        {
-            HttpRequestError.NameResolutionError => "unknown host",
-            HttpRequestError.SecureConnectionError => $"TLS handshake failed ({OneLine(e.InnerException?.Message ?? e.Message)})",
-            HttpRequestError.ResponseEnded => "the connection closed before an answer arrived",
-            _ => OneLine(e.InnerException?.Message ?? e.Message),
-        };
-    }
 
     private JsonObject ParseObject(string body, string action)
     {

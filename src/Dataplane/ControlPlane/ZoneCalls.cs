@@ -56,26 +56,42 @@ internal static class ZoneCalls
 }
 
 /// <summary>
-/// Whether the zone answered the agent's last periodic call, so an outage is logged when it starts (and for failures
-/// that will not pass by themselves) and its end once, not at every check.
+/// An agent's periodic registration check, and whether the zone answered the last one, so an outage is logged when it
+/// starts (and for failures that will not pass by themselves) and its end once, not at every check.
 /// </summary>
 internal sealed class ZoneReachability
 {
     private bool _reachable = true;
 
-    /// <summary>The zone answered; true when it had not before (time to say it is back).</summary>
-    public bool Answered()
+    /// <summary>
+    /// Runs one check: <paramref name="register"/> makes sure the zone holds the registration (true: it had lost it and
+    /// it was written again, then <paramref name="reregistered"/> hears of it). A failure goes to
+    /// <paramref name="failed"/> when worth a line; the zone answering again after failures, to <paramref name="back"/>.
+    /// </summary>
+    public async Task CheckAsync(Func<CancellationToken, Task<bool>> register, Action reregistered, Action back, Action<string> failed, CancellationToken stop)
     {
-        var back = !_reachable;
-        _reachable = true;
-        return back;
-    }
-
-    /// <summary>The zone did not answer; true when this failure is worth a log line.</summary>
-    public bool Failed(ZoneApiException failure)
-    {
-        var worthSaying = _reachable || !failure.Transient;
-        _reachable = false;
-        return worthSaying;
+        try
+        {
+            if (await register(stop))
+            {
+                reregistered();
+            }
+            if (!_reachable)
+            {
+                _reachable = true;
+                back();
+            }
+        }
+        catch (ZoneApiException e)
+        {
+            if (_reachable || !e.Transient)
+            {
+                failed(e.Message);
+            }
+            _reachable = false;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
     }
 }

@@ -128,29 +128,17 @@ internal sealed partial class ProxylessAgent(ProxylessSettings settings, IZoneAp
             if (now >= nextCheck)
             {
                 nextCheck = now + settings.RegistrationInterval;
-                try
-                {
-                    if (await zone.RegisterAsync(Dataplane, stop))
+                var checkedAt = now;
+                await reachability.CheckAsync(ct => zone.RegisterAsync(Dataplane, ct),
+                    reregistered: () =>
                     {
                         // The zone lost it (e.g. it restarted with a memory store): its view of us may have changed too.
                         LogReregistered(logger, Dataplane.Id, zone.Address);
-                        nextCertificate = now;
-                    }
-                    if (reachability.Answered())
-                    {
-                        LogZoneBack(logger, zone.Address);
-                    }
-                }
-                catch (ZoneApiException e)
-                {
-                    if (reachability.Failed(e))
-                    {
-                        LogRegistrationCheckFailed(logger, e.Message);
-                    }
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                {
-                }
+                        nextCertificate = checkedAt;
+                    },
+                    back: () => LogZoneBack(logger, zone.Address),
+                    failed: reason => LogRegistrationCheckFailed(logger, reason),
+                    stop);
             }
 
             if (now >= nextCertificate)

@@ -192,27 +192,11 @@ internal sealed partial class ZoneProxyAgent(
             {
                 break;
             }
-            try
-            {
-                if (await EnsureRegisteredAsync(stop))
-                {
-                    LogReregistered(_logger, Proxy.Id, zone.Address);
-                }
-                if (reachability.Answered())
-                {
-                    LogZoneBack(_logger, zone.Address);
-                }
-            }
-            catch (ZoneApiException e)
-            {
-                if (reachability.Failed(e))
-                {
-                    LogRegistrationCheckFailed(_logger, e.Message);
-                }
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-            }
+            await reachability.CheckAsync(EnsureRegisteredAsync,
+                reregistered: () => LogReregistered(_logger, Proxy.Id, zone.Address),
+                back: () => LogZoneBack(_logger, zone.Address),
+                failed: reason => LogRegistrationCheckFailed(_logger, reason),
+                stop);
         }
         LogStopRequested(_logger);
     }

@@ -13,12 +13,12 @@ public static class TokenEndpoints
         {
             var body = await ResourceEndpoints.ReadSingleDocumentAsync(http, ct);
             var errors = new ValidationContext();
-            var zone = ReadString(body, "zone", errors, required: true);
+            var zone = ResourceEndpoints.ReadString(body, "zone", errors, required: true);
             if (zone is not null && Names.CheckDnsLabelName(zone) is { } zoneProblem)
             {
                 errors.Error("zone", zoneProblem);
             }
-            if (!ZoneTokenService.TryParseValidity(ReadString(body, "validFor", errors, required: false), out var validFor, out var validityProblem))
+            if (!ZoneTokenService.TryParseValidity(ResourceEndpoints.ReadString(body, "validFor", errors, required: false), out var validFor, out var validityProblem))
             {
                 errors.Error("validFor", validityProblem!);
             }
@@ -61,8 +61,8 @@ public static class TokenEndpoints
         {
             var body = await ResourceEndpoints.ReadSingleDocumentAsync(http, ct);
             var errors = new ValidationContext();
-            var id = ReadString(body, "tokenId", errors, required: false);
-            var token = ReadString(body, "token", errors, required: false);
+            var id = ResourceEndpoints.ReadString(body, "tokenId", errors, required: false);
+            var token = ResourceEndpoints.ReadString(body, "token", errors, required: false);
             if (id is null && token is not null)
             {
                 id = ZoneTokenService.ReadTokenId(token);
@@ -83,24 +83,5 @@ public static class TokenEndpoints
             return TypedResults.Json(new { revoked = id });
         });
         return app;
-    }
-
-    private static string? ReadString(JsonObject body, string field, ValidationContext errors, bool required)
-    {
-        var node = body[field];
-        if (node is null)
-        {
-            if (required)
-            {
-                errors.Error(field, "is required");
-            }
-            return null;
-        }
-        if (node is JsonValue v && v.TryGetValue<string>(out var s))
-        {
-            return s;
-        }
-        errors.Error(field, "must be a string");
-        return null;
     }
 }

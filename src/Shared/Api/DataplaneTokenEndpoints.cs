@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Federation.Resources;
 using Federation.Security;
 using Federation.Serialization;
@@ -19,28 +18,10 @@ public static class DataplaneTokenEndpoints
         {
             var body = await ResourceEndpoints.ReadSingleDocumentAsync(http, ct);
             var errors = new ValidationContext();
-            string? Read(string field, bool required)
-            {
-                var node = body[field];
-                if (node is null)
-                {
-                    if (required)
-                    {
-                        errors.Error(field, "is required");
-                    }
-                    return null;
-                }
-                if (node is JsonValue v && v.TryGetValue<string>(out var s))
-                {
-                    return s;
-                }
-                errors.Error(field, "must be a string");
-                return null;
-            }
-            var mesh = Read("mesh", required: false) ?? "default";
-            var name = Read("name", required: true);
+            var mesh = ResourceEndpoints.ReadString(body, "mesh", errors, required: false) ?? "default";
+            var name = ResourceEndpoints.ReadString(body, "name", errors, required: true);
             var validFor = TimeSpan.FromDays(365);
-            if (Read("validFor", required: false) is { } text && (!GoDuration.TryParse(text, out validFor) || validFor <= TimeSpan.Zero))
+            if (ResourceEndpoints.ReadString(body, "validFor", errors, required: false) is { } text && (!GoDuration.TryParse(text, out validFor) || validFor <= TimeSpan.Zero))
             {
                 errors.Error("validFor", $"'{text}' is not a positive duration (examples: 24h, 720h)");
             }

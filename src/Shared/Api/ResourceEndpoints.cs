@@ -196,6 +196,29 @@ public static class ResourceEndpoints
         return Results.Text(json, "application/json", Encoding.UTF8, status);
     }
 
+    /// <summary>
+    /// A string field of a request body (token requests and the like); a missing required field or a value that is not a
+    /// string is reported on <paramref name="errors"/> under the field's name.
+    /// </summary>
+    public static string? ReadString(JsonObject body, string field, ValidationContext errors, bool required)
+    {
+        var node = body[field];
+        if (node is null)
+        {
+            if (required)
+            {
+                errors.Error(field, "is required");
+            }
+            return null;
+        }
+        if (node is JsonValue v && v.TryGetValue<string>(out var s))
+        {
+            return s;
+        }
+        errors.Error(field, "must be a string");
+        return null;
+    }
+
     /// <summary>Reads a body of at most the configured size and parses it as one JSON or YAML document.</summary>
     public static async Task<JsonObject> ReadSingleDocumentAsync(HttpContext http, CancellationToken ct)
     {

@@ -161,18 +161,7 @@ internal static class XdsScaleHarness
         }
         finally
         {
-            foreach (var p in processes)
-            {
-                try
-                {
-                    p.Kill(entireProcessTree: true);
-                    await p.WaitForExitAsync();
-                }
-                catch (InvalidOperationException)
-                {
-                }
-                p.Dispose();
-            }
+            ReleaseProcess.Stop(processes);
             try
             {
                 Directory.Delete(work, recursive: true);

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Text;
-using Federation.Dataplane.Tests.Testing;
 
 namespace Federation.Dataplane.Tests.ZoneProxy;
 

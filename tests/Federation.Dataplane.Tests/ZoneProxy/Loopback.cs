@@ -4,7 +4,6 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Federation.Dataplane.Tests.Testing;
 using Federation.Dataplane.ZoneProxy.Proxy;
 using Federation.Dataplane.ZoneProxy.Routing;
 using Federation.Dataplane.ZoneProxy.Stats;

@@ -3,7 +3,6 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using Federation.Dataplane.Tests.Testing;
 using Federation.Dataplane.ZoneProxy.Proxy;
 using Federation.Dataplane.ZoneProxy.Stats;
 

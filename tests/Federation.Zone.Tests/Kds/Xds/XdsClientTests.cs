@@ -1,6 +1,5 @@
 using Envoy.Config.Cluster.V3;
 using Federation.Kds.Xds;
-using Federation.Zone.Tests.Testing;
 using Federation.Zone.Tests.Xds.Server.Fakes;
 using Federation.Zone.Xds.Server;
 

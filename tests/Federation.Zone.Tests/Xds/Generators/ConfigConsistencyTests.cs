@@ -19,12 +19,6 @@ namespace Federation.Zone.Tests.Xds.Generators;
 /// </summary>
 public sealed class ConfigConsistencyTests
 {
-    private const string Mesh = """
-        type: Mesh
-        name: default
-        mtls: {enabledBackend: ca-1, backends: [{name: ca-1, type: builtin}]}
-        """;
-
     private static readonly string Workloads = """
         type: Dataplane
         mesh: default
@@ -56,7 +50,7 @@ public sealed class ConfigConsistencyTests
     [MemberData(nameof(Dataplanes))]
     public void Generate_EnvoySidecar_EveryReferenceResolvesWithinTheSnapshot(string dataplane)
     {
-        var state = Scenario.Build("zone-1", Mesh, Scenario.ParseAll(Workloads), [new RemoteEndpoint("zone-2", "127.0.0.9", 20001, 2)], "payments");
+        var state = Scenario.Build("zone-1", Scenario.MtlsMesh, Scenario.ParseAll(Workloads), [new RemoteEndpoint("zone-2", "127.0.0.9", 20001, 2)], "payments");
         var mesh = state.Mesh("default")!;
         state = state with
         {

@@ -6,12 +6,6 @@ namespace Federation.Zone.Tests.Xds.Generators;
 
 public sealed class ConfigGeneratorGoldenTests
 {
-    private const string MtlsMesh = """
-        type: Mesh
-        name: default
-        mtls: {enabledBackend: ca-1, backends: [{name: ca-1, type: builtin}]}
-        """;
-
     private static readonly IReadOnlyList<Resource> Workloads = Scenario.ParseAll("""
         type: Dataplane
         mesh: default
@@ -39,7 +33,7 @@ public sealed class ConfigGeneratorGoldenTests
         """);
 
     private static ZoneState State(IReadOnlyList<RemoteEndpoint>? remote = null, string? remoteService = null) =>
-        Scenario.Build("zone-1", MtlsMesh, Workloads, remote, remoteService);
+        Scenario.Build("zone-1", Scenario.MtlsMesh, Workloads, remote, remoteService);
 
     private static string Generate(ZoneState state, string dataplane, ProxyKind kind)
     {
@@ -81,12 +75,12 @@ public sealed class ConfigGeneratorGoldenTests
         string[] order = ["backend-2", "backend-1", "backend-3"];
 
         // One generator and one mesh version for all (what a policy change does), against each generated alone.
-        var shared = Scenario.Build("zone-1", MtlsMesh, resources);
+        var shared = Scenario.Build("zone-1", Scenario.MtlsMesh, resources);
         var generator = new ConfigGenerator();
         var together = order.ToDictionary(n => n, n => Golden.Render(generator.Generate(shared, new ProxyContext("zone-1", shared.Mesh("default")!.Dataplanes[n], ProxyKind.Envoy, Scenario.FakeCertificate), 1)));
         foreach (var name in order)
         {
-            Assert.Equal(Generate(Scenario.Build("zone-1", MtlsMesh, resources), name, ProxyKind.Envoy), together[name]);
+            Assert.Equal(Generate(Scenario.Build("zone-1", Scenario.MtlsMesh, resources), name, ProxyKind.Envoy), together[name]);
         }
         // backend-2's policy overrides the service-wide Allow for web: no ALLOW policy is left on its inbound.
         Assert.Contains("allow-web", together["backend-1"], StringComparison.Ordinal);
@@ -114,7 +108,7 @@ public sealed class ConfigGeneratorGoldenTests
               inbound: [{port: 18082, servicePort: 8082, tags: {kuma.io/service: web, kuma.io/protocol: http}}]
               transparentProxying: {redirectPortInbound: 15006, redirectPortOutbound: 15001, reachableServices: [backend]}
             """);
-        var state = Scenario.Build("zone-1", MtlsMesh, [.. Workloads, web]);
+        var state = Scenario.Build("zone-1", Scenario.MtlsMesh, [.. Workloads, web]);
         var mesh = state.Mesh("default")! with
         {
             Vips = System.Collections.Immutable.ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal,

@@ -19,6 +19,13 @@ internal static class Scenario
         "-----BEGIN CERTIFICATE-----\nWORKLOAD\n-----END CERTIFICATE-----\n", "WORKLOAD-KEY", FakeCa.CertificatePem,
         new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2030, 1, 2, 0, 0, 0, TimeSpan.Zero));
 
+    /// <summary>Mesh <c>default</c> with mTLS on (one builtin CA backend).</summary>
+    public const string MtlsMesh = """
+        type: Mesh
+        name: default
+        mtls: {enabledBackend: ca-1, backends: [{name: ca-1, type: builtin}]}
+        """;
+
     public static Resource Parse(string yaml) => ResourceDocument.Parse(YamlJson.ParseDocuments(yaml).Single()).Resource;
 
     public static IReadOnlyList<Resource> ParseAll(string yaml) => [.. YamlJson.ParseDocuments(yaml).Select(d => ResourceDocument.Parse(d).Resource)];

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Envoy.Service.Discovery.V3;
-using Federation.Zone.Tests.Testing;
 using Federation.Zone.Tests.Xds.Server.Fakes;
 using Federation.Zone.Xds.Server;
 using Grpc.Core;

@@ -1,5 +1,4 @@
 using Envoy.Service.Discovery.V3;
-using Federation.Zone.Tests.Testing;
 using Federation.Zone.Tests.Xds.Server.Fakes;
 using Federation.Zone.Xds.Server;
 using Grpc.Core;

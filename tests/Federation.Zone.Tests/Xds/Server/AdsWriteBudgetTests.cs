@@ -1,4 +1,3 @@
-using Federation.Zone.Tests.Testing;
 using Federation.Zone.Tests.Xds.Server.Fakes;
 using Federation.Zone.Xds.Server;
 using Microsoft.Extensions.Time.Testing;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using Federation.Zone.Tests.Testing;
 using Federation.Zone.Tests.Xds.Server.Fakes;
 using Federation.Zone.Xds.Server;
 

@@ -1,7 +1,6 @@
 using Envoy.Config.Endpoint.V3;
 using Federation.Resources;
 using Federation.Stores;
-using Federation.Zone.Tests.Testing;
 using Federation.Zone.Tests.Xds.Generators;
 using Federation.Zone.Xds.Generators;
 using Federation.Zone.Xds.Server;

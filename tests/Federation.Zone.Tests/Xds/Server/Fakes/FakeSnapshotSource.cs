@@ -8,7 +8,6 @@ using Envoy.Config.Endpoint.V3;
 using Envoy.Config.Listener.V3;
 using Envoy.Config.Route.V3;
 using Envoy.Extensions.TransportSockets.Tls.V3;
-using Federation.Zone.Tests.Testing;
 using Federation.Zone.Xds.Server;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;

@@ -1,6 +1,5 @@
 using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
-using Federation.Zone.Tests.Testing;
 using Federation.Zone.Xds.Server;
 using Google.Protobuf;
 using Grpc.Core;
